@@ -1,0 +1,6 @@
+//! The API's resources, one module each. Handlers are thin: they read typed
+//! parameters, call the store, and render Stripe-shaped JSON.
+
+pub mod accounts;
+pub mod files;
+pub mod health;

@@ -1,0 +1,265 @@
+//! The durable job queue: background work (import processing, webhook
+//! delivery) as rows in the `jobs` table, taken by workers under a lease.
+//!
+//! A job is `queued` until its `run_at_ms`, then a worker claims it: the row
+//! becomes `running` with a fresh lease token and an expiry. Only the holder
+//! of the current token can finish the job, so a worker that stalled past its
+//! lease cannot overwrite the work of the one that took over. A `running` job
+//! whose lease expired (its worker died) is claimable again.
+//!
+//! On PostgreSQL the claim selects with `FOR UPDATE SKIP LOCKED`, so several
+//! processes share the queue and never claim the same job at once. On SQLite
+//! the claim runs under the process's writer turn (see [`Db::write`]).
+
+use mercato_core::ids::{random_token, JobId};
+use mercato_core::time::now_unix;
+use sqlx::{AnyConnection, AnyPool, FromRow};
+
+use crate::{Backend, Db, StoreError};
+
+/// Lifecycle of a job row.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum JobState {
+    Queued,
+    Running,
+    Succeeded,
+    Failed,
+}
+
+impl JobState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JobState::Queued => "queued",
+            JobState::Running => "running",
+            JobState::Succeeded => "succeeded",
+            JobState::Failed => "failed",
+        }
+    }
+
+    fn parse(text: &str) -> Self {
+        match text {
+            "running" => JobState::Running,
+            "succeeded" => JobState::Succeeded,
+            "failed" => JobState::Failed,
+            _ => JobState::Queued,
+        }
+    }
+}
+
+/// A job claimed by a worker, with the lease that entitles it to finish.
+#[derive(Clone, Debug)]
+pub struct ClaimedJob {
+    pub id: JobId,
+    pub kind: String,
+    pub payload: serde_json::Value,
+    /// How many times the job has been claimed, this claim included.
+    pub attempts: i64,
+    pub lease_token: String,
+    pub lease_expires_at_ms: i64,
+}
+
+/// A job's state as seen from outside.
+#[derive(Clone, Debug)]
+pub struct JobStatus {
+    pub id: JobId,
+    pub kind: String,
+    pub state: JobState,
+    pub attempts: i64,
+    pub last_error: Option<String>,
+}
+
+#[derive(FromRow)]
+struct ClaimedRow {
+    id: String,
+    kind: String,
+    payload: String,
+    attempts: i64,
+    lease_expires_at_ms: i64,
+}
+
+#[derive(FromRow)]
+struct StatusRow {
+    id: String,
+    kind: String,
+    state: String,
+    attempts: i64,
+    last_error: Option<String>,
+}
+
+/// Adds a job inside the caller's transaction, so that it exists exactly when
+/// the change that asked for it commits.
+pub async fn enqueue(
+    conn: &mut AnyConnection,
+    kind: &str,
+    payload: &serde_json::Value,
+    run_at_ms: i64,
+) -> Result<JobId, StoreError> {
+    let id = JobId::generate();
+    let now = now_unix();
+    sqlx::query(
+        "INSERT INTO jobs (id, kind, payload, state, attempts, run_at_ms, created, updated) \
+         VALUES ($1, $2, $3, 'queued', 0, $4, $5, $5)",
+    )
+    .bind(id.as_str().to_owned())
+    .bind(kind.to_owned())
+    .bind(serde_json::to_string(payload)?)
+    .bind(run_at_ms)
+    .bind(now)
+    .execute(conn)
+    .await?;
+    Ok(id)
+}
+
+/// Claims the job that has waited longest among those ready at `now_ms` of
+/// the given kinds, for `lease_ms`.
+pub async fn claim(
+    db: &Db,
+    kinds: &[&str],
+    now_ms: i64,
+    lease_ms: i64,
+) -> Result<Option<ClaimedJob>, StoreError> {
+    if kinds.is_empty() {
+        return Ok(None);
+    }
+    let kind_placeholders = (0..kinds.len())
+        .map(|index| format!("${}", index + 5))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let lock_clause = match db.backend() {
+        Backend::Postgres => "FOR UPDATE SKIP LOCKED",
+        Backend::Sqlite => "",
+    };
+    let sql = format!(
+        "UPDATE jobs SET state = 'running', lease_owner = $1, lease_expires_at_ms = $2, \
+         attempts = attempts + 1, updated = $3 \
+         WHERE seq = (SELECT seq FROM jobs \
+           WHERE ((state = 'queued' AND run_at_ms <= $4) \
+              OR (state = 'running' AND lease_expires_at_ms < $4)) \
+             AND kind IN ({kind_placeholders}) \
+           ORDER BY run_at_ms, seq LIMIT 1 {lock_clause}) \
+         RETURNING id, kind, payload, attempts, lease_expires_at_ms"
+    );
+
+    let lease_token = random_token(24);
+    let mut tx = db.write().await?;
+    let mut query = sqlx::query_as::<_, ClaimedRow>(&sql)
+        .bind(lease_token.clone())
+        .bind(now_ms + lease_ms)
+        .bind(now_ms / 1000)
+        .bind(now_ms);
+    for kind in kinds {
+        query = query.bind((*kind).to_owned());
+    }
+    let row = query.fetch_optional(tx.conn()).await?;
+    tx.commit().await?;
+
+    row.map(|row| {
+        Ok(ClaimedJob {
+            id: JobId::from_stored(row.id),
+            kind: row.kind,
+            payload: serde_json::from_str(&row.payload)?,
+            attempts: row.attempts,
+            lease_token: lease_token.clone(),
+            lease_expires_at_ms: row.lease_expires_at_ms,
+        })
+    })
+    .transpose()
+}
+
+/// Marks the job done; false when the lease was lost to another worker.
+pub async fn complete(db: &Db, job: &ClaimedJob) -> Result<bool, StoreError> {
+    finish(db, job, JobState::Succeeded, None, None).await
+}
+
+/// Puts the job back in the queue to run at `run_at_ms`, recording why.
+pub async fn retry_later(
+    db: &Db,
+    job: &ClaimedJob,
+    run_at_ms: i64,
+    error: &str,
+) -> Result<bool, StoreError> {
+    finish(db, job, JobState::Queued, Some(run_at_ms), Some(error)).await
+}
+
+/// Gives the job up for good, recording why.
+pub async fn fail(db: &Db, job: &ClaimedJob, error: &str) -> Result<bool, StoreError> {
+    finish(db, job, JobState::Failed, None, Some(error)).await
+}
+
+/// Extends a lease the worker still holds; false when it was lost.
+pub async fn extend_lease(
+    db: &Db,
+    job: &mut ClaimedJob,
+    until_ms: i64,
+) -> Result<bool, StoreError> {
+    let mut tx = db.write().await?;
+    let result = sqlx::query(
+        "UPDATE jobs SET lease_expires_at_ms = $1 \
+         WHERE id = $2 AND lease_owner = $3 AND state = 'running'",
+    )
+    .bind(until_ms)
+    .bind(job.id.as_str().to_owned())
+    .bind(job.lease_token.clone())
+    .execute(tx.conn())
+    .await?;
+    tx.commit().await?;
+    let extended = result.rows_affected() == 1;
+    if extended {
+        job.lease_expires_at_ms = until_ms;
+    }
+    Ok(extended)
+}
+
+async fn finish(
+    db: &Db,
+    job: &ClaimedJob,
+    state: JobState,
+    run_at_ms: Option<i64>,
+    error: Option<&str>,
+) -> Result<bool, StoreError> {
+    let mut tx = db.write().await?;
+    let result = sqlx::query(
+        "UPDATE jobs SET state = $1, run_at_ms = COALESCE($2, run_at_ms), last_error = $3, \
+         lease_owner = NULL, lease_expires_at_ms = NULL, updated = $4 \
+         WHERE id = $5 AND lease_owner = $6 AND state = 'running'",
+    )
+    .bind(state.as_str())
+    .bind(run_at_ms)
+    .bind(error.map(str::to_owned))
+    .bind(now_unix())
+    .bind(job.id.as_str().to_owned())
+    .bind(job.lease_token.clone())
+    .execute(tx.conn())
+    .await?;
+    tx.commit().await?;
+    Ok(result.rows_affected() == 1)
+}
+
+/// A job's current state.
+pub async fn status(pool: &AnyPool, id: &JobId) -> Result<Option<JobStatus>, StoreError> {
+    let row: Option<StatusRow> =
+        sqlx::query_as("SELECT id, kind, state, attempts, last_error FROM jobs WHERE id = $1")
+            .bind(id.as_str().to_owned())
+            .fetch_optional(pool)
+            .await?;
+    Ok(row.map(|row| JobStatus {
+        id: JobId::from_stored(row.id),
+        kind: row.kind,
+        state: JobState::parse(&row.state),
+        attempts: row.attempts,
+        last_error: row.last_error,
+    }))
+}
+
+/// Jobs waiting to run or running, by state, for `/metrics`.
+pub async fn depth(pool: &AnyPool) -> Result<(i64, i64), StoreError> {
+    let (queued, running): (i64, i64) = sqlx::query_as(
+        "SELECT \
+           COALESCE(SUM(CASE WHEN state = 'queued' THEN 1 ELSE 0 END), 0), \
+           COALESCE(SUM(CASE WHEN state = 'running' THEN 1 ELSE 0 END), 0) \
+         FROM jobs WHERE state IN ('queued', 'running')",
+    )
+    .fetch_one(pool)
+    .await?;
+    Ok((queued, running))
+}

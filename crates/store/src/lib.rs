@@ -1,0 +1,25 @@
+//! Mercato's storage: one SQL schema that runs on SQLite (the embedded
+//! default) and PostgreSQL (for several nodes), the durable job queue, and the
+//! blob store that keeps file bytes.
+//!
+//! Every query is written once, with `$N` placeholders that both backends
+//! accept, and runs through sqlx's `Any` driver. Times are Unix seconds in
+//! `i64` (milliseconds where a name ends in `_ms`), booleans are 0/1, and
+//! nested objects are JSON text.
+//!
+//! The modules group queries by table; they take a [`Db`], a pool, or an open
+//! [`WriteTx`] so that a handler can put several writes in one transaction.
+
+pub mod accounts;
+pub mod blobs;
+pub mod bootstrap;
+mod db;
+mod error;
+pub mod files;
+pub mod idempotency;
+pub mod jobs;
+pub mod keys;
+pub mod list;
+
+pub use db::{Backend, Db, WriteTx};
+pub use error::StoreError;
