@@ -35,6 +35,7 @@ use resources::{accounts, files, health};
 
 /// The whole application.
 pub fn router(state: AppState) -> Router {
+    observe::metrics_handle();
     let v1 = Router::new()
         .route("/accounts", get(accounts::list).post(accounts::create))
         .route(

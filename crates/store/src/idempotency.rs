@@ -111,19 +111,21 @@ pub async fn claim(
 }
 
 fn judge_existing(existing: KeyRow, fingerprint: &str) -> Claim {
-    if existing.fingerprint != fingerprint {
-        return Claim::Mismatch;
-    }
-    match (
+    let saved = match (
         existing.state.as_str(),
         existing.response_status,
         existing.response_body,
     ) {
-        ("done", Some(status), Some(body)) => Claim::Replay(SavedResponse {
+        ("done", Some(status), Some(body)) => SavedResponse {
             status: u16::try_from(status).unwrap_or(500),
             body,
-        }),
-        _ => Claim::InFlight,
+        },
+        _ => return Claim::InFlight,
+    };
+    if existing.fingerprint == fingerprint {
+        Claim::Replay(saved)
+    } else {
+        Claim::Mismatch
     }
 }
 

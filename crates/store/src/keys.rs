@@ -147,13 +147,22 @@ pub fn hash_secret(secret: &str) -> String {
 /// The secret with all but its last four characters masked, as error
 /// messages and listings show it: `sk_test_****abcd`.
 pub fn redact(secret: &str) -> String {
-    let prefix_len = KeyShape::of(secret)
-        .map(|shape| shape.prefix().len())
-        .unwrap_or(0);
+    let prefix_len = recognizable_prefix_len(secret);
     let last4_start = secret.len().saturating_sub(4).max(prefix_len);
     let prefix = secret.get(..prefix_len).unwrap_or_default();
     let last4 = secret.get(last4_start..).unwrap_or_default();
     format!("{prefix}****{last4}")
+}
+
+/// The length of a `sk_test_`-like prefix at the start of `secret`, or 0.
+fn recognizable_prefix_len(secret: &str) -> usize {
+    let kind_known = matches!(secret.get(..3), Some("sk_" | "rk_" | "pk_"));
+    let mode_known = matches!(secret.get(3..8), Some("test_" | "live_"));
+    if kind_known && mode_known {
+        8
+    } else {
+        0
+    }
 }
 
 /// Stores a key for `account_id` and returns its record. The secret must have
@@ -266,6 +275,7 @@ mod tests {
         assert_eq!(redact("sk_test_abcdefgh1234"), "sk_test_****1234");
         assert_eq!(redact("sk_test_ab"), "sk_test_****ab");
         assert_eq!(redact("garbage-key-9876"), "****9876");
+        assert_eq!(redact("sk_live_with-dash-9876"), "sk_live_****9876");
     }
 
     #[test]

@@ -1,0 +1,1 @@
+//! File uploads and downloads: streaming, limits, type checks, tenancy.

@@ -1,0 +1,1 @@
+//! Malformed and unexpected request bodies get specific 4xx errors.

@@ -1,0 +1,14 @@
+//! Integration tests: each test starts the real server on port 0 against a
+//! fresh database and talks HTTP to it. The backend is SQLite unless
+//! `MERCATO_TEST_DATABASE_URL` names a PostgreSQL server, in which case each
+//! test gets its own new database there; `scripts/test` runs the suite once
+//! each way.
+
+mod accounts;
+mod auth;
+mod files;
+mod forms;
+mod idempotency;
+mod jobs;
+mod server;
+mod support;
