@@ -21,7 +21,7 @@ pub mod rate_limit;
 pub mod resources;
 pub mod state;
 
-use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::extract::{DefaultBodyLimit, OriginalUri, Request, State};
 use axum::http::Method;
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
@@ -85,6 +85,6 @@ async fn unknown_route(method: Method, request: Request) -> Response {
     ApiError::unknown_route(method.as_str(), request.uri().path()).into_response()
 }
 
-async fn method_not_allowed(method: Method, request: Request) -> Response {
-    ApiError::method_not_allowed(method.as_str(), request.uri().path()).into_response()
+async fn method_not_allowed(method: Method, OriginalUri(uri): OriginalUri) -> Response {
+    ApiError::method_not_allowed(method.as_str(), uri.path()).into_response()
 }

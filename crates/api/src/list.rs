@@ -19,7 +19,7 @@ impl ListOptions {
     /// Removes the shared options from `params`, leaving the endpoint's own
     /// filters to be read by the caller.
     pub fn take(params: &mut Params) -> Result<Self, ApiError> {
-        let limit = match take_scalar(params, "limit")? {
+        let limit = match take_scalar(params, "limit")?.filter(|text| !text.is_empty()) {
             None => 10,
             Some(text) => parse_limit(&text)?,
         };
@@ -77,9 +77,10 @@ fn take_scalar(params: &mut Params, name: &str) -> Result<Option<String>, ApiErr
 }
 
 fn parse_limit(text: &str) -> Result<u32, ApiError> {
-    let limit: i64 = text
-        .parse()
-        .map_err(|_| ApiError::invalid_param("limit", format!("Invalid integer: {text}")))?;
+    let limit: i64 = text.parse().map_err(|_| {
+        ApiError::invalid_param("limit", format!("Invalid integer: {text}"))
+            .with_code("parameter_invalid_integer")
+    })?;
     if !(1..=100).contains(&limit) {
         return Err(ApiError::invalid_param(
             "limit",

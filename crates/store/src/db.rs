@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
-use sqlx::{Any, AnyConnection, AnyPool, Executor, Transaction};
+use sqlx::{Any, AnyConnection, AnyPool, Connection, Executor, Transaction};
 use tokio::sync::{Mutex, OwnedMutexGuard};
 
 use crate::StoreError;
@@ -56,13 +56,15 @@ pub struct WriteTx {
 
 impl Db {
     /// Opens a pool; for SQLite, creates the file and its directory as needed
-    /// and switches the database to WAL.
+    /// and switches the database to WAL. One connection is made up front so
+    /// that an unreachable server fails at once with its own reason.
     pub async fn connect(url: &str, max_connections: u32) -> Result<Self, StoreError> {
         sqlx::any::install_default_drivers();
         let backend = Backend::from_url(url)?;
         let url = prepare_url(url, backend)?;
 
         let options: AnyConnectOptions = url.parse()?;
+        AnyConnection::connect_with(&options).await?.close().await?;
         let pool = AnyPoolOptions::new()
             .max_connections(max_connections.max(2))
             .acquire_timeout(Duration::from_secs(30))
