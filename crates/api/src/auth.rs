@@ -11,8 +11,10 @@ use axum::http::HeaderMap;
 use axum::middleware::Next;
 use axum::response::Response;
 use base64::Engine;
+use mercato_core::ids::RequestId;
 use mercato_core::ids::{AccountId, ApiKeyId};
 use mercato_store::accounts::{self, Account};
+use mercato_store::events::RequestInfo;
 use mercato_store::keys::{self, KeyKind, KeyShape};
 
 use crate::error::ApiError;
@@ -29,6 +31,8 @@ pub struct Caller {
     /// account named in `Stripe-Account`.
     pub account: Account,
     pub livemode: bool,
+    /// The request's id and `Idempotency-Key`, copied into the events it causes.
+    pub request: RequestInfo,
 }
 
 impl Caller {
@@ -66,7 +70,18 @@ pub async fn authenticate(
     mut request: Request,
     next: Next,
 ) -> Result<Response, ApiError> {
-    let caller = resolve_caller(&state, request.headers()).await?;
+    let mut caller = resolve_caller(&state, request.headers()).await?;
+    caller.request = RequestInfo {
+        id: request
+            .extensions()
+            .get::<RequestId>()
+            .map(ToString::to_string),
+        idempotency_key: request
+            .headers()
+            .get("idempotency-key")
+            .and_then(|value| value.to_str().ok())
+            .map(str::to_owned),
+    };
     tracing::Span::current().record("account", caller.account_id().as_str());
     request.extensions_mut().insert(caller);
     Ok(next.run(request).await)
@@ -108,6 +123,7 @@ async fn resolve_caller(state: &AppState, headers: &HeaderMap) -> Result<Caller,
         key_account_id: key.account_id,
         account,
         livemode: key.livemode,
+        request: RequestInfo::default(),
     })
 }
 

@@ -10,6 +10,7 @@
 
 pub mod auth;
 pub mod error;
+pub mod events;
 pub mod expand;
 pub mod form;
 pub mod idempotency;
@@ -31,7 +32,8 @@ use axum::Router;
 use crate::auth::Caller;
 use crate::error::ApiError;
 pub use crate::state::AppState;
-use resources::{accounts, files, health};
+use axum::routing::post;
+use resources::{accounts, events as event_routes, files, health, webhook_endpoints};
 
 /// The whole application.
 pub fn router(state: AppState) -> Router {
@@ -46,6 +48,28 @@ pub fn router(state: AppState) -> Router {
         .route("/files", get(files::list).post(files::create))
         .route("/files/{id}", get(files::retrieve))
         .route("/files/{id}/contents", get(files::contents))
+        .route("/events", get(event_routes::list))
+        .route("/events/stream", get(event_routes::stream))
+        .route("/events/{id}", get(event_routes::retrieve))
+        .route("/events/{id}/resend", post(event_routes::resend))
+        .route(
+            "/webhook_endpoints",
+            get(webhook_endpoints::list).post(webhook_endpoints::create),
+        )
+        .route(
+            "/webhook_endpoints/{id}",
+            get(webhook_endpoints::retrieve)
+                .post(webhook_endpoints::update)
+                .delete(webhook_endpoints::delete),
+        )
+        .route(
+            "/webhook_endpoints/{id}/roll_secret",
+            post(webhook_endpoints::roll_secret),
+        )
+        .route(
+            "/webhook_endpoints/{id}/attempts",
+            get(webhook_endpoints::attempts),
+        )
         .method_not_allowed_fallback(method_not_allowed)
         .layer(middleware::from_fn_with_state(
             state.clone(),

@@ -62,6 +62,37 @@ pub struct Config {
     /// The base URL clients reach this server at, used in absolute links such
     /// as a file's `url`; unset means `http://` and the request's `Host`.
     pub public_url: Option<String>,
+    /// Base64 of 32 bytes that seal stored secrets (webhook signing
+    /// secrets); unset means `secret.key` in `data_dir`. Nodes that share a
+    /// database must share it.
+    pub secret_key: Option<String>,
+    /// How long events are kept, in days.
+    pub event_retention_days: u64,
+    /// How long one webhook delivery may take before it counts as failed.
+    pub webhook_timeout_seconds: u64,
+    /// Deliveries in flight at once, across all endpoints.
+    pub webhook_concurrency: usize,
+    /// Deliveries in flight at once to any one endpoint.
+    pub webhook_endpoint_concurrency: usize,
+    /// First retry delay in live mode; it doubles each attempt, with jitter.
+    pub webhook_live_retry_base_ms: u64,
+    /// Live mode retries an event until it is this old.
+    pub webhook_live_retry_window_hours: u64,
+    /// First retry delay in sandbox (test mode); it doubles each attempt.
+    pub webhook_sandbox_retry_base_ms: u64,
+    /// Attempts in sandbox, the first included.
+    pub webhook_sandbox_max_attempts: u32,
+    /// Longest wait between two attempts.
+    pub webhook_retry_max_delay_ms: u64,
+    /// An endpoint whose deliveries have all failed for this many days is
+    /// disabled.
+    pub webhook_disable_after_failing_days: u64,
+    /// Allow webhook targets in loopback, private and link-local ranges.
+    /// Off: live endpoints may only reach public addresses, and sandbox
+    /// endpoints public addresses and loopback.
+    pub webhook_allow_private_targets: bool,
+    /// How often an idle worker looks for jobs made by other nodes.
+    pub job_poll_interval_ms: u64,
 }
 
 impl Default for Config {
@@ -81,6 +112,19 @@ impl Default for Config {
             bootstrap_test_key: None,
             bootstrap_live_key: None,
             public_url: None,
+            secret_key: None,
+            event_retention_days: 30,
+            webhook_timeout_seconds: 30,
+            webhook_concurrency: 64,
+            webhook_endpoint_concurrency: 8,
+            webhook_live_retry_base_ms: 60_000,
+            webhook_live_retry_window_hours: 72,
+            webhook_sandbox_retry_base_ms: 30 * 60_000,
+            webhook_sandbox_max_attempts: 4,
+            webhook_retry_max_delay_ms: 6 * 3_600_000,
+            webhook_disable_after_failing_days: 5,
+            webhook_allow_private_targets: false,
+            job_poll_interval_ms: 500,
         }
     }
 }
@@ -118,6 +162,19 @@ impl Config {
         "bootstrap_test_key",
         "bootstrap_live_key",
         "public_url",
+        "secret_key",
+        "event_retention_days",
+        "webhook_timeout_seconds",
+        "webhook_concurrency",
+        "webhook_endpoint_concurrency",
+        "webhook_live_retry_base_ms",
+        "webhook_live_retry_window_hours",
+        "webhook_sandbox_retry_base_ms",
+        "webhook_sandbox_max_attempts",
+        "webhook_retry_max_delay_ms",
+        "webhook_disable_after_failing_days",
+        "webhook_allow_private_targets",
+        "job_poll_interval_ms",
     ];
 
     /// Defaults, then `file`, then the environment, then `overrides`.

@@ -90,6 +90,21 @@ define_id!(
     JobId,
     "job"
 );
+define_id!(
+    /// An event: something that happened to an account's objects.
+    EventId,
+    "evt"
+);
+define_id!(
+    /// A webhook endpoint.
+    WebhookEndpointId,
+    "we"
+);
+define_id!(
+    /// One attempt to deliver an event to a webhook endpoint.
+    WebhookAttemptId,
+    "wha"
+);
 
 #[cfg(test)]
 mod tests {

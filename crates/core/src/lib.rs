@@ -6,6 +6,7 @@
 
 pub mod config;
 pub mod ids;
+pub mod secrets;
 pub mod time;
 
 pub use config::{Config, ConfigError, LogFormat};

@@ -5,18 +5,21 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use anyhow::Context;
+use mercato_api::observe::API_VERSION;
 use mercato_api::AppState;
+use mercato_core::secrets::SecretBox;
 use mercato_core::time::now_unix;
 use mercato_core::Config;
+use mercato_events::{DeliverySettings, DeliveryWorker};
 use mercato_store::blobs::BlobStore;
 use mercato_store::bootstrap::{self, BootstrapKeys, Bootstrapped};
 use mercato_store::keys::{KeyKind, KeyShape};
-use mercato_store::{idempotency, Db};
+use mercato_store::{events, idempotency, webhooks, Db};
 use tokio::net::TcpListener;
-use tokio::sync::oneshot;
+use tokio::sync::{oneshot, watch};
 use tokio::task::JoinHandle;
 
-/// How often expired idempotency keys are swept.
+/// How often expired idempotency keys, events and attempts are swept.
 const SWEEP_INTERVAL: Duration = Duration::from_secs(600);
 
 /// A server running in this process.
@@ -26,12 +29,14 @@ pub struct RunningServer {
     /// What the first start created, if this start was the first.
     pub bootstrapped: Option<Bootstrapped>,
     stop: oneshot::Sender<()>,
+    stop_workers: watch::Sender<bool>,
     task: JoinHandle<std::io::Result<()>>,
 }
 
 impl RunningServer {
     /// Stops accepting connections and waits for requests in flight.
     pub async fn shutdown(self) -> anyhow::Result<()> {
+        self.stop_workers.send(true).ok();
         self.stop.send(()).ok();
         self.task.await.context("server task panicked")??;
         self.db.close().await;
@@ -54,8 +59,17 @@ pub async fn start(config: Config) -> anyhow::Result<RunningServer> {
         .with_context(|| format!("cannot listen on {}", config.listen))?;
     let addr = listener.local_addr()?;
     let grace = Duration::from_secs(config.shutdown_grace_seconds);
-    let state = AppState::new(db.clone(), blobs, config);
-    tokio::spawn(sweep_idempotency_keys(state.clone()));
+    let secrets = SecretBox::load(config.secret_key.as_deref(), &config.data_dir)
+        .context("cannot load the secret key")?;
+    let (stop_workers, workers_stopped) = watch::channel(false);
+    let worker = DeliveryWorker::new(
+        db.clone(),
+        secrets.clone(),
+        DeliverySettings::from_config(&config, API_VERSION),
+    );
+    tokio::spawn(worker.run(workers_stopped));
+    let state = AppState::new(db.clone(), blobs, secrets, config);
+    tokio::spawn(sweep_expired(state.clone()));
 
     let (stop, stopped) = oneshot::channel();
     let app = mercato_api::router(state);
@@ -81,6 +95,7 @@ pub async fn start(config: Config) -> anyhow::Result<RunningServer> {
         db,
         bootstrapped,
         stop,
+        stop_workers,
         task,
     })
 }
@@ -152,19 +167,27 @@ pub fn bootstrap_banner(made: &Bootstrapped) -> String {
     banner
 }
 
-async fn sweep_idempotency_keys(state: AppState) {
-    let retention = i64::try_from(state.config.idempotency_key_ttl_hours.saturating_mul(3600))
-        .unwrap_or(i64::MAX / 2);
+async fn sweep_expired(state: AppState) {
+    let hours = |hours: u64| i64::try_from(hours.saturating_mul(3600)).unwrap_or(i64::MAX / 2);
+    let key_retention = hours(state.config.idempotency_key_ttl_hours);
+    let event_retention = hours(state.config.event_retention_days.saturating_mul(24));
     let mut ticker = tokio::time::interval(SWEEP_INTERVAL);
     loop {
         ticker.tick().await;
-        match idempotency::purge_expired(&state.db, now_unix() - retention).await {
-            Ok(0) => {}
-            Ok(removed) => {
-                tracing::info!(target: "mercato::server", removed, "expired idempotency keys removed")
+        let now = now_unix();
+        let swept = async {
+            let keys = idempotency::purge_expired(&state.db, now - key_retention).await?;
+            let events = events::purge_older_than(&state.db, now - event_retention).await?;
+            let attempts = webhooks::purge_attempts(&state.db, now - event_retention).await?;
+            Ok::<_, mercato_store::StoreError>((keys, events, attempts))
+        };
+        match swept.await {
+            Ok((0, 0, 0)) => {}
+            Ok((keys, events, attempts)) => {
+                tracing::info!(target: "mercato::server", keys, events, attempts, "expired records removed")
             }
             Err(error) => {
-                tracing::warn!(target: "mercato::server", %error, "could not sweep idempotency keys")
+                tracing::warn!(target: "mercato::server", %error, "could not sweep expired records")
             }
         }
     }

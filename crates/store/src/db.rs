@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{Any, AnyConnection, AnyPool, Connection, Executor, Transaction};
-use tokio::sync::{Mutex, OwnedMutexGuard};
+use tokio::sync::{Mutex, Notify, OwnedMutexGuard};
 
 use crate::StoreError;
 
@@ -46,12 +46,16 @@ pub struct Db {
     pool: AnyPool,
     backend: Backend,
     sqlite_writer: Arc<Mutex<()>>,
+    jobs_added: Arc<Notify>,
 }
 
 /// A write transaction; on SQLite it also holds the process's writer turn.
+/// When it enqueued jobs, committing it wakes this process's workers.
 pub struct WriteTx {
     tx: Transaction<'static, Any>,
     _writer_turn: Option<OwnedMutexGuard<()>>,
+    jobs_added: Arc<Notify>,
+    enqueued_jobs: bool,
 }
 
 impl Db {
@@ -78,6 +82,7 @@ impl Db {
             pool,
             backend,
             sqlite_writer: Arc::new(Mutex::new(())),
+            jobs_added: Arc::new(Notify::new()),
         })
     }
 
@@ -109,7 +114,15 @@ impl Db {
         Ok(WriteTx {
             tx,
             _writer_turn: writer_turn,
+            jobs_added: self.jobs_added.clone(),
+            enqueued_jobs: false,
         })
+    }
+
+    /// Signalled whenever a transaction that enqueued jobs commits in this
+    /// process; workers wait on it between polls.
+    pub fn jobs_added(&self) -> &Notify {
+        &self.jobs_added
     }
 
     /// Closes every connection, waiting for those in use to be returned.
@@ -126,7 +139,15 @@ impl WriteTx {
 
     pub async fn commit(self) -> Result<(), StoreError> {
         self.tx.commit().await?;
+        if self.enqueued_jobs {
+            self.jobs_added.notify_waiters();
+        }
         Ok(())
+    }
+
+    /// Records that this transaction enqueued jobs.
+    pub(crate) fn mark_jobs_enqueued(&mut self) {
+        self.enqueued_jobs = true;
     }
 }
 

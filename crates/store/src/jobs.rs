@@ -13,9 +13,9 @@
 
 use mercato_core::ids::{random_token, JobId};
 use mercato_core::time::now_unix;
-use sqlx::{AnyConnection, AnyPool, FromRow};
+use sqlx::{AnyPool, FromRow};
 
-use crate::{Backend, Db, StoreError};
+use crate::{Backend, Db, StoreError, WriteTx};
 
 /// Lifecycle of a job row.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -89,7 +89,7 @@ struct StatusRow {
 /// Adds a job inside the caller's transaction, so that it exists exactly when
 /// the change that asked for it commits.
 pub async fn enqueue(
-    conn: &mut AnyConnection,
+    tx: &mut WriteTx,
     kind: &str,
     payload: &serde_json::Value,
     run_at_ms: i64,
@@ -105,8 +105,9 @@ pub async fn enqueue(
     .bind(serde_json::to_string(payload)?)
     .bind(run_at_ms)
     .bind(now)
-    .execute(conn)
+    .execute(tx.conn())
     .await?;
+    tx.mark_jobs_enqueued();
     Ok(id)
 }
 
@@ -184,6 +185,24 @@ pub async fn retry_later(
 /// Gives the job up for good, recording why.
 pub async fn fail(db: &Db, job: &ClaimedJob, error: &str) -> Result<bool, StoreError> {
     finish(db, job, JobState::Failed, None, Some(error)).await
+}
+
+/// Puts the job back to run at `run_at_ms` without counting this claim as an
+/// attempt, for a worker that cannot run it yet (its target is busy).
+pub async fn defer(db: &Db, job: &ClaimedJob, run_at_ms: i64) -> Result<bool, StoreError> {
+    let mut tx = db.write().await?;
+    let result = sqlx::query(
+        "UPDATE jobs SET state = 'queued', run_at_ms = $1, attempts = attempts - 1, \
+         lease_owner = NULL, lease_expires_at_ms = NULL \
+         WHERE id = $2 AND lease_owner = $3 AND state = 'running'",
+    )
+    .bind(run_at_ms)
+    .bind(job.id.as_str().to_owned())
+    .bind(job.lease_token.clone())
+    .execute(tx.conn())
+    .await?;
+    tx.commit().await?;
+    Ok(result.rows_affected() == 1)
 }
 
 /// Extends a lease the worker still holds; false when it was lost.

@@ -15,11 +15,13 @@ pub mod blobs;
 pub mod bootstrap;
 mod db;
 mod error;
+pub mod events;
 pub mod files;
 pub mod idempotency;
 pub mod jobs;
 pub mod keys;
 pub mod list;
+pub mod webhooks;
 
 pub use db::{Backend, Db, WriteTx};
 pub use error::StoreError;

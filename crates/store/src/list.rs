@@ -80,7 +80,14 @@ impl<T> Page<T> {
 pub struct ListQuery {
     table: &'static str,
     columns: &'static str,
-    filters: Vec<(&'static str, Op, Bind)>,
+    filters: Vec<Filter>,
+}
+
+/// One condition of a list query.
+#[derive(Clone, Debug)]
+enum Filter {
+    Compare(&'static str, Op, Bind),
+    OneOf(&'static str, Vec<Bind>),
 }
 
 impl ListQuery {
@@ -94,7 +101,15 @@ impl ListQuery {
 
     /// Keeps rows whose `column` compares with `value` by `op`.
     pub fn filter(mut self, column: &'static str, op: Op, value: Bind) -> Self {
-        self.filters.push((column, op, value));
+        self.filters.push(Filter::Compare(column, op, value));
+        self
+    }
+
+    /// Keeps rows whose `column` is one of `values`; no values keeps all.
+    pub fn one_of(mut self, column: &'static str, values: Vec<Bind>) -> Self {
+        if !values.is_empty() {
+            self.filters.push(Filter::OneOf(column, values));
+        }
         self
     }
 
@@ -119,11 +134,7 @@ impl ListQuery {
             }
         };
 
-        let mut binds = self
-            .filters
-            .iter()
-            .map(|(_, _, bind)| bind.clone())
-            .collect::<Vec<_>>();
+        let mut binds = self.binds();
         let mut sql = format!(
             "SELECT {} FROM {} WHERE {}",
             self.columns,
@@ -154,30 +165,54 @@ impl ListQuery {
         Ok(Page { items, has_more })
     }
 
+    /// The values of every filter, in placeholder order.
+    fn binds(&self) -> Vec<Bind> {
+        self.filters
+            .iter()
+            .flat_map(|filter| match filter {
+                Filter::Compare(_, _, bind) => vec![bind.clone()],
+                Filter::OneOf(_, binds) => binds.clone(),
+            })
+            .collect()
+    }
+
     fn where_sql(&self) -> String {
         if self.filters.is_empty() {
             return "1 = 1".to_owned();
         }
+        let mut next_placeholder = 0;
+        let mut placeholder = || {
+            next_placeholder += 1;
+            format!("${next_placeholder}")
+        };
         self.filters
             .iter()
-            .enumerate()
-            .map(|(index, (column, op, _))| format!("{column} {} ${}", op.sql(), index + 1))
+            .map(|filter| match filter {
+                Filter::Compare(column, op, _) => {
+                    format!("{column} {} {}", op.sql(), placeholder())
+                }
+                Filter::OneOf(column, binds) => {
+                    let list: Vec<String> = binds.iter().map(|_| placeholder()).collect();
+                    format!("{column} IN ({})", list.join(", "))
+                }
+            })
             .collect::<Vec<_>>()
             .join(" AND ")
     }
 
     async fn seq_of(&self, pool: &AnyPool, id: &str) -> Result<i64, StoreError> {
-        let id_position = self.filters.len() + 1;
+        let binds = self.binds();
         let sql = format!(
-            "SELECT seq FROM {} WHERE {} AND id = ${id_position}",
+            "SELECT seq FROM {} WHERE {} AND id = ${}",
             self.table,
-            self.where_sql()
+            self.where_sql(),
+            binds.len() + 1
         );
         let mut query = sqlx::query_scalar::<_, i64>(&sql);
-        for (_, _, bind) in &self.filters {
+        for bind in binds {
             query = match bind {
-                Bind::Text(text) => query.bind(text.clone()),
-                Bind::Int(number) => query.bind(*number),
+                Bind::Text(text) => query.bind(text),
+                Bind::Int(number) => query.bind(number),
             };
         }
         query

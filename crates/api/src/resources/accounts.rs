@@ -11,6 +11,7 @@ use serde_json::{json, Value};
 
 use crate::auth::Caller;
 use crate::error::ApiError;
+use crate::events;
 use crate::expand::Expand;
 use crate::form::Update;
 use crate::list::{render_list, ListOptions};
@@ -198,13 +199,26 @@ pub async fn update(
     let params: UpdateAccountParams = params.into_typed()?;
     Expand::parse(params.expand.clone().unwrap_or_default(), false)?.ensure_only(&[])?;
     let mut account = visible_account(&state, &caller, &id).await?;
+    let before = render(&account);
 
     apply_update(&mut account, params)?;
     account.updated = now_unix();
+    let after = render(&account);
     let mut tx = state.db.write().await?;
     accounts::update(tx.conn(), &account).await?;
+    if let Some(previous) = events::previous_attributes(&before, &after) {
+        events::emit(
+            &mut tx,
+            &caller,
+            &account,
+            "account.updated",
+            after.clone(),
+            Some(previous),
+        )
+        .await?;
+    }
     tx.commit().await?;
-    Ok(Json(render(&account)))
+    Ok(Json(after))
 }
 
 fn apply_update(account: &mut Account, params: UpdateAccountParams) -> Result<(), ApiError> {

@@ -22,6 +22,7 @@ use tokio_util::io::ReaderStream;
 
 use crate::auth::Caller;
 use crate::error::ApiError;
+use crate::events;
 use crate::list::{render_list, ListOptions};
 use crate::params::FormParams;
 use crate::state::AppState;
@@ -118,7 +119,8 @@ pub async fn create(
         created: now_unix(),
         expires_at: None,
     };
-    if let Err(error) = insert_file(&state, &file).await {
+    let rendered = render(&file, &base_url(&state, &headers));
+    if let Err(error) = insert_file(&state, &caller, &file, &rendered).await {
         state.blobs.delete(&part.blob.key).await.ok();
         return Err(error);
     }
@@ -129,12 +131,27 @@ pub async fn create(
         size = file.size,
         "file uploaded"
     );
-    Ok(Json(render(&file, &base_url(&state, &headers))))
+    Ok(Json(rendered))
 }
 
-async fn insert_file(state: &AppState, file: &StoredFile) -> Result<(), ApiError> {
+/// Stores the file's row and its `file.created` event together.
+async fn insert_file(
+    state: &AppState,
+    caller: &Caller,
+    file: &StoredFile,
+    rendered: &Value,
+) -> Result<(), ApiError> {
     let mut tx = state.db.write().await?;
     files::insert(tx.conn(), file).await?;
+    events::emit(
+        &mut tx,
+        caller,
+        &caller.account,
+        "file.created",
+        rendered.clone(),
+        None,
+    )
+    .await?;
     tx.commit().await?;
     Ok(())
 }

@@ -2,5 +2,7 @@
 //! parameters, call the store, and render Stripe-shaped JSON.
 
 pub mod accounts;
+pub mod events;
 pub mod files;
 pub mod health;
+pub mod webhook_endpoints;

@@ -23,7 +23,7 @@ async fn two_pools() -> (Db, Db, tempfile::TempDir) {
 async fn enqueue_many(db: &Db, count: usize) {
     let mut tx = db.write().await.expect("tx");
     for index in 0..count {
-        jobs::enqueue(tx.conn(), "test.work", &json!({ "index": index }), 0)
+        jobs::enqueue(&mut tx, "test.work", &json!({ "index": index }), 0)
             .await
             .expect("enqueue");
     }

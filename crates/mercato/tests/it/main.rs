@@ -6,9 +6,12 @@
 
 mod accounts;
 mod auth;
+mod client_commands;
 mod files;
 mod forms;
 mod idempotency;
 mod jobs;
 mod server;
 mod support;
+mod webhook_faults;
+mod webhooks;

@@ -1,0 +1,301 @@
+//! `/v1/events`: the account's events, a manual resend, and a live stream of
+//! new events (server-sent events) that `mercato listen` follows.
+
+use std::collections::BTreeMap;
+use std::convert::Infallible;
+use std::time::Duration;
+
+use axum::extract::{Path, State};
+use axum::http::HeaderMap;
+use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
+use axum::Json;
+use futures_util::stream::{self, Stream};
+use mercato_core::time::now_unix_millis;
+use mercato_events::render;
+use mercato_store::events::{self, Event, EventFilter};
+use mercato_store::list::Op;
+use mercato_store::webhooks;
+use mercato_store::Db;
+use serde::Deserialize;
+use serde_json::Value;
+
+use crate::auth::Caller;
+use crate::error::ApiError;
+use crate::expand::Expand;
+use crate::list::{render_list, ListOptions};
+use crate::params::FormParams;
+use crate::state::AppState;
+
+/// Most types one filter may name.
+const MAX_TYPES: usize = 20;
+/// How often a stream looks for new events; events committed on other nodes
+/// arrive within this delay.
+const STREAM_POLL: Duration = Duration::from_millis(200);
+
+/// `created=123` or `created[gte]=...`.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum CreatedParam {
+    Exact(String),
+    Range(BTreeMap<String, String>),
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ListFilters {
+    #[serde(rename = "type")]
+    event_type: Option<String>,
+    types: Option<Vec<String>>,
+    created: Option<CreatedParam>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RetrieveParams {
+    expand: Option<Vec<String>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ResendParams {
+    webhook_endpoint: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct StreamParams {
+    #[serde(default)]
+    connect: bool,
+    types: Option<Vec<String>>,
+}
+
+/// `GET /v1/events`
+pub async fn list(
+    State(state): State<AppState>,
+    caller: Caller,
+    FormParams(mut params): FormParams,
+) -> Result<Json<Value>, ApiError> {
+    let options = ListOptions::take(&mut params)?;
+    options.expand.ensure_only(&[])?;
+    let filters: ListFilters = FormParams(params).into_typed()?;
+    let filter = event_filter(filters)?;
+
+    let page = events::list(
+        state.db.pool(),
+        caller.account_id(),
+        caller.livemode,
+        &filter,
+        &options.page,
+    )
+    .await?;
+    Ok(Json(render_list("/v1/events", page, |event| {
+        render::event(&event)
+    })))
+}
+
+fn event_filter(filters: ListFilters) -> Result<EventFilter, ApiError> {
+    if filters.event_type.is_some() && filters.types.is_some() {
+        return Err(ApiError::invalid(
+            "You may only specify one of these parameters: type, types.",
+        ));
+    }
+    let types: Vec<String> = filters
+        .event_type
+        .into_iter()
+        .chain(filters.types.unwrap_or_default())
+        .collect();
+    if types.len() > MAX_TYPES {
+        return Err(ApiError::invalid_param(
+            "types",
+            format!("Invalid types: at most {MAX_TYPES} may be given"),
+        ));
+    }
+    let created = match filters.created {
+        None => Vec::new(),
+        Some(CreatedParam::Exact(text)) => vec![(Op::Eq, parse_timestamp("created", &text)?)],
+        Some(CreatedParam::Range(bounds)) => created_bounds(bounds)?,
+    };
+    Ok(EventFilter { types, created })
+}
+
+fn created_bounds(bounds: BTreeMap<String, String>) -> Result<Vec<(Op, i64)>, ApiError> {
+    bounds
+        .into_iter()
+        .map(|(name, text)| {
+            let param = format!("created[{name}]");
+            let op = match name.as_str() {
+                "gt" => Op::Gt,
+                "gte" => Op::Gte,
+                "lt" => Op::Lt,
+                "lte" => Op::Lte,
+                _ => {
+                    return Err(
+                        ApiError::invalid(format!("Received unknown parameter: {param}"))
+                            .with_param(param)
+                            .with_code("parameter_unknown"),
+                    )
+                }
+            };
+            Ok((op, parse_timestamp(&param, &text)?))
+        })
+        .collect()
+}
+
+fn parse_timestamp(param: &str, text: &str) -> Result<i64, ApiError> {
+    text.parse().map_err(|_| {
+        ApiError::invalid_param(param, format!("Invalid integer: {text}"))
+            .with_code("parameter_invalid_integer")
+    })
+}
+
+/// `GET /v1/events/{id}`
+pub async fn retrieve(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    params: FormParams,
+) -> Result<Json<Value>, ApiError> {
+    let params: RetrieveParams = params.into_typed()?;
+    Expand::parse(params.expand.unwrap_or_default(), false)?.ensure_only(&[])?;
+    let event = owned_event(&state, &caller, &id).await?;
+    Ok(Json(render::event(&event)))
+}
+
+/// `POST /v1/events/{id}/resend` (an extension): delivers the event again to
+/// one endpoint, or to every endpoint subscribed to it now.
+pub async fn resend(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    params: FormParams,
+) -> Result<Json<Value>, ApiError> {
+    let params: ResendParams = params.into_typed()?;
+    let event = owned_event(&state, &caller, &id).await?;
+
+    let mut tx = state.db.write().await?;
+    let subscribed = webhooks::subscribed(
+        tx.conn(),
+        &event.account_id,
+        event.platform_id.as_ref(),
+        event.livemode,
+        &event.event_type,
+    )
+    .await?;
+    let targets: Vec<_> = match &params.webhook_endpoint {
+        None => subscribed,
+        Some(wanted) => subscribed
+            .into_iter()
+            .filter(|endpoint| endpoint.id.as_str() == wanted)
+            .collect(),
+    };
+    if let (Some(wanted), true) = (&params.webhook_endpoint, targets.is_empty()) {
+        return Err(ApiError::missing("webhook_endpoint", wanted).with_param("webhook_endpoint"));
+    }
+    for endpoint in &targets {
+        events::enqueue_delivery(
+            &mut tx,
+            event.id.as_str(),
+            endpoint.id.as_str(),
+            now_unix_millis(),
+        )
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(Json(render::event(&event)))
+}
+
+async fn owned_event(state: &AppState, caller: &Caller, id: &str) -> Result<Event, ApiError> {
+    events::get(state.db.pool(), caller.account_id(), caller.livemode, id)
+        .await?
+        .ok_or_else(|| ApiError::missing("event", id))
+}
+
+/// `GET /v1/events/stream` (an extension): new events as server-sent
+/// events, `id` being the event's position so that `Last-Event-ID` resumes.
+pub async fn stream(
+    State(state): State<AppState>,
+    caller: Caller,
+    headers: HeaderMap,
+    params: FormParams,
+) -> Result<Sse<impl Stream<Item = Result<SseEvent, Infallible>>>, ApiError> {
+    let params: StreamParams = params.into_typed()?;
+    if params.connect && !caller.is_platform() {
+        return Err(ApiError::forbidden(
+            "Only the platform can follow its connected accounts' events.",
+        ));
+    }
+    let resume_from = headers
+        .get("last-event-id")
+        .and_then(|value| value.to_str().ok())
+        .and_then(|text| text.parse::<i64>().ok());
+    let start = match resume_from {
+        Some(seq) => seq,
+        None => events::latest_seq(state.db.pool()).await?,
+    };
+    let follower = Follower {
+        db: state.db.clone(),
+        caller,
+        connect: params.connect,
+        types: params.types.unwrap_or_default(),
+        after_seq: start,
+        pending: Vec::new(),
+    };
+    tracing::info!(target: "mercato::events", connect = follower.connect, "event stream opened");
+    Ok(Sse::new(stream::unfold(follower, Follower::next)).keep_alive(KeepAlive::default()))
+}
+
+/// The state of one live stream.
+struct Follower {
+    db: Db,
+    caller: Caller,
+    connect: bool,
+    types: Vec<String>,
+    after_seq: i64,
+    pending: Vec<Event>,
+}
+
+impl Follower {
+    async fn next(mut self) -> Option<(Result<SseEvent, Infallible>, Self)> {
+        loop {
+            if let Some(event) = self.pending.pop() {
+                let data = render::event(&event).to_string();
+                let sse = SseEvent::default()
+                    .id(event.seq.to_string())
+                    .event("event")
+                    .data(data);
+                return Some((Ok(sse), self));
+            }
+            self.fetch().await;
+            if self.pending.is_empty() {
+                tokio::time::sleep(STREAM_POLL).await;
+            }
+        }
+    }
+
+    async fn fetch(&mut self) {
+        let found = events::stream_after(
+            self.db.pool(),
+            self.caller.account_id(),
+            self.caller.livemode,
+            self.connect,
+            self.after_seq,
+            100,
+        )
+        .await;
+        match found {
+            Ok(found) => {
+                if let Some(last) = found.last() {
+                    self.after_seq = last.seq;
+                }
+                self.pending = found
+                    .into_iter()
+                    .filter(|event| self.types.is_empty() || self.types.contains(&event.event_type))
+                    .rev()
+                    .collect();
+            }
+            Err(error) => {
+                tracing::warn!(target: "mercato::events", %error, "event stream could not read")
+            }
+        }
+    }
+}

@@ -1,0 +1,308 @@
+//! One delivery: sign the event, POST it, record the attempt, and decide
+//! what happens next (done, retry later, give up, or disable the endpoint).
+
+use std::time::Instant;
+
+use mercato_core::ids::WebhookAttemptId;
+use mercato_core::time::{now_unix, now_unix_millis};
+use mercato_store::events::{self, Event, NewEvent, RequestInfo};
+use mercato_store::jobs::{self, ClaimedJob};
+use mercato_store::webhooks::{self, Attempt, WebhookEndpoint, DISABLED, ENABLED};
+use mercato_store::{accounts, StoreError};
+
+use crate::outbound::{check_url, TargetPolicy};
+use crate::worker::DeliveryWorker;
+use crate::{render, signing};
+
+/// How much of a response body is kept with the attempt.
+const RESPONSE_HEAD_BYTES: usize = 512;
+
+/// What the receiver did.
+#[derive(Debug)]
+struct Sent {
+    status_code: Option<u16>,
+    duration_ms: i64,
+    error: Option<String>,
+    response_head: Option<String>,
+}
+
+impl Sent {
+    fn succeeded(&self) -> bool {
+        self.status_code
+            .is_some_and(|code| (200..300).contains(&code))
+    }
+
+    fn gone(&self) -> bool {
+        self.status_code == Some(410)
+    }
+}
+
+/// What becomes of the job after the attempt.
+enum Next {
+    Done,
+    RetryOrGiveUp,
+}
+
+impl DeliveryWorker {
+    /// Delivers one job; errors are logged, and the job's lease makes sure
+    /// it is tried again.
+    pub(crate) async fn deliver(&self, job: ClaimedJob) {
+        if let Err(error) = self.try_deliver(&job).await {
+            tracing::warn!(target: "mercato::webhooks", job = %job.id, %error, "delivery failed to run");
+        }
+    }
+
+    async fn try_deliver(&self, job: &ClaimedJob) -> Result<(), StoreError> {
+        let event_id = job.payload["event_id"].as_str().unwrap_or_default();
+        let endpoint_id = job.payload["endpoint_id"].as_str().unwrap_or_default();
+        let endpoint = webhooks::get_for_delivery(self.db.pool(), endpoint_id).await?;
+        let event = events::get_for_delivery(self.db.pool(), event_id).await?;
+        let (Some(endpoint), Some(event)) = (endpoint, event) else {
+            jobs::complete(&self.db, job).await?;
+            return Ok(());
+        };
+        if endpoint.status != ENABLED {
+            jobs::complete(&self.db, job).await?;
+            return Ok(());
+        }
+
+        let sent = self.send(&endpoint, &event).await;
+        tracing::info!(
+            target: "mercato::webhooks",
+            event = %event.id,
+            endpoint = %endpoint.id,
+            status = sent.status_code,
+            duration_ms = sent.duration_ms,
+            error = sent.error.as_deref(),
+            "delivery attempted"
+        );
+        let next = self.record(&endpoint, &event, &sent).await?;
+        self.finish_job(job, &event, next).await
+    }
+
+    async fn send(&self, endpoint: &WebhookEndpoint, event: &Event) -> Sent {
+        let started = Instant::now();
+        let failed = |error: String| Sent {
+            status_code: None,
+            duration_ms: elapsed_ms(started),
+            error: Some(error),
+            response_head: None,
+        };
+        let policy = TargetPolicy::for_mode(endpoint.livemode, self.settings.allow_private_targets);
+        let url = match check_url(&endpoint.url, policy) {
+            Ok(url) => url,
+            Err(error) => return failed(error.to_string()),
+        };
+        let secrets = match self.signing_secrets(endpoint) {
+            Ok(secrets) => secrets,
+            Err(error) => return failed(error),
+        };
+        let body = match serde_json::to_vec_pretty(&render::event(event)) {
+            Ok(body) => body,
+            Err(error) => return failed(error.to_string()),
+        };
+        let secret_refs: Vec<&str> = secrets.iter().map(String::as_str).collect();
+        let signature = signing::header(&secret_refs, now_unix(), &body);
+
+        let response = self
+            .client(endpoint.livemode)
+            .post(url)
+            .header("content-type", "application/json; charset=utf-8")
+            .header("stripe-signature", signature)
+            .body(body)
+            .send()
+            .await;
+        match response {
+            Ok(response) => {
+                let status_code = response.status().as_u16();
+                let response_head = read_head(response).await;
+                Sent {
+                    status_code: Some(status_code),
+                    duration_ms: elapsed_ms(started),
+                    error: None,
+                    response_head,
+                }
+            }
+            Err(error) => failed(describe(&error, self.settings.timeout.as_secs())),
+        }
+    }
+
+    /// The current secret, and the previous one while a roll keeps it valid.
+    fn signing_secrets(&self, endpoint: &WebhookEndpoint) -> Result<Vec<String>, String> {
+        let current = self
+            .secrets
+            .open(&endpoint.secret_sealed)
+            .map_err(|error| error.to_string())?;
+        let mut secrets = vec![current];
+        let previous_valid = endpoint
+            .previous_secret_expires_at
+            .is_some_and(|until| until > now_unix());
+        if let (true, Some(sealed)) = (previous_valid, &endpoint.previous_secret_sealed) {
+            secrets.push(
+                self.secrets
+                    .open(sealed)
+                    .map_err(|error| error.to_string())?,
+            );
+        }
+        Ok(secrets)
+    }
+
+    /// Saves the attempt and its consequences for the endpoint and event in
+    /// one transaction.
+    async fn record(
+        &self,
+        endpoint: &WebhookEndpoint,
+        event: &Event,
+        sent: &Sent,
+    ) -> Result<Next, StoreError> {
+        let now = now_unix();
+        let mut endpoint = endpoint.clone();
+        let mut tx = self.db.write().await?;
+        webhooks::insert_attempt(tx.conn(), &attempt_record(&endpoint, event, sent, now)).await?;
+
+        let next = if sent.succeeded() {
+            webhooks::mark_delivered(tx.conn(), event.id.as_str(), endpoint.id.as_str()).await?;
+            if endpoint.failing_since.take().is_some() {
+                endpoint.updated = now;
+                webhooks::update(tx.conn(), &endpoint).await?;
+            }
+            Next::Done
+        } else if sent.gone() {
+            self.disable(
+                &mut tx,
+                &mut endpoint,
+                "the endpoint answered 410 Gone",
+                now,
+            )
+            .await?;
+            Next::Done
+        } else {
+            let failing_since = *endpoint.failing_since.get_or_insert(now);
+            if now - failing_since >= self.settings.disable_after_failing_secs {
+                self.disable(
+                    &mut tx,
+                    &mut endpoint,
+                    "every delivery failed for too long",
+                    now,
+                )
+                .await?;
+                Next::Done
+            } else {
+                endpoint.updated = now;
+                webhooks::update(tx.conn(), &endpoint).await?;
+                Next::RetryOrGiveUp
+            }
+        };
+        tx.commit().await?;
+        Ok(next)
+    }
+
+    /// Disables the endpoint and records a `webhook_endpoint.disabled` event
+    /// (an extension) for its account, which other endpoints may receive.
+    async fn disable(
+        &self,
+        tx: &mut mercato_store::WriteTx,
+        endpoint: &mut WebhookEndpoint,
+        reason: &str,
+        now: i64,
+    ) -> Result<(), StoreError> {
+        let previous_status = endpoint.status.clone();
+        endpoint.status = DISABLED.to_owned();
+        endpoint.disabled_reason = Some(reason.to_owned());
+        endpoint.updated = now;
+        webhooks::update(tx.conn(), endpoint).await?;
+        tracing::warn!(target: "mercato::webhooks", endpoint = %endpoint.id, reason, "webhook endpoint disabled");
+
+        let owner = accounts::get(self.db.pool(), endpoint.account_id.as_str()).await?;
+        let new_event = NewEvent {
+            account_id: endpoint.account_id.clone(),
+            platform_id: owner.and_then(|account| account.platform_id),
+            livemode: endpoint.livemode,
+            event_type: "webhook_endpoint.disabled".to_owned(),
+            object: render::endpoint(endpoint, None),
+            previous_attributes: Some(serde_json::json!({ "status": previous_status })),
+            request: RequestInfo::default(),
+        };
+        events::record(tx, new_event, &self.settings.api_version).await?;
+        Ok(())
+    }
+
+    async fn finish_job(
+        &self,
+        job: &ClaimedJob,
+        event: &Event,
+        next: Next,
+    ) -> Result<(), StoreError> {
+        if matches!(next, Next::Done) {
+            jobs::complete(&self.db, job).await?;
+            return Ok(());
+        }
+        let attempts = u32::try_from(job.attempts).unwrap_or(u32::MAX);
+        let age_ms = now_unix_millis() - event.created_ms;
+        match self
+            .settings
+            .retry
+            .next_attempt_in_ms(event.livemode, attempts, age_ms)
+        {
+            Some(delay_ms) => {
+                let run_at = now_unix_millis() + i64::try_from(delay_ms).unwrap_or(i64::MAX / 2);
+                jobs::retry_later(&self.db, job, run_at, "delivery failed").await?;
+            }
+            None => {
+                tracing::warn!(target: "mercato::webhooks", event = %event.id, attempts, "giving up on a delivery");
+                jobs::fail(&self.db, job, "retries exhausted").await?;
+            }
+        }
+        Ok(())
+    }
+}
+
+fn attempt_record(endpoint: &WebhookEndpoint, event: &Event, sent: &Sent, now: i64) -> Attempt {
+    Attempt {
+        id: WebhookAttemptId::generate(),
+        endpoint_id: endpoint.id.clone(),
+        event_id: event.id.to_string(),
+        created: now,
+        status_code: sent.status_code.map(i64::from),
+        duration_ms: sent.duration_ms,
+        error: sent.error.clone(),
+        response_head: sent.response_head.clone(),
+        succeeded: sent.succeeded(),
+    }
+}
+
+/// The first bytes of the response body, as text.
+async fn read_head(mut response: reqwest::Response) -> Option<String> {
+    let mut head = Vec::new();
+    while head.len() < RESPONSE_HEAD_BYTES {
+        match response.chunk().await {
+            Ok(Some(chunk)) => head.extend_from_slice(&chunk),
+            _ => break,
+        }
+    }
+    head.truncate(RESPONSE_HEAD_BYTES);
+    (!head.is_empty()).then(|| String::from_utf8_lossy(&head).into_owned())
+}
+
+/// A failure in words, without the URL (which may carry a token).
+fn describe(error: &reqwest::Error, timeout_secs: u64) -> String {
+    if error.is_timeout() {
+        return format!("timed out after {timeout_secs} s");
+    }
+    let mut text = if error.is_connect() {
+        "could not connect".to_owned()
+    } else {
+        "the request failed".to_owned()
+    };
+    let mut source = std::error::Error::source(error);
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
+
+fn elapsed_ms(started: Instant) -> i64 {
+    i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX)
+}

@@ -1,0 +1,1 @@
+//! The client commands `mercato listen` and `mercato trigger` against a running server.
