@@ -148,7 +148,8 @@ impl DeliveryWorker {
     }
 
     /// Saves the attempt and its consequences for the endpoint and event in
-    /// one transaction.
+    /// one transaction. Only the fields the worker owns are written, so a
+    /// change made through the API while the delivery was in flight stays.
     async fn record(
         &self,
         endpoint: &WebhookEndpoint,
@@ -156,40 +157,29 @@ impl DeliveryWorker {
         sent: &Sent,
     ) -> Result<Next, StoreError> {
         let now = now_unix();
-        let mut endpoint = endpoint.clone();
         let mut tx = self.db.write().await?;
-        webhooks::insert_attempt(tx.conn(), &attempt_record(&endpoint, event, sent, now)).await?;
+        webhooks::insert_attempt(tx.conn(), &attempt_record(endpoint, event, sent, now)).await?;
 
         let next = if sent.succeeded() {
             webhooks::mark_delivered(tx.conn(), event.id.as_str(), endpoint.id.as_str()).await?;
-            if endpoint.failing_since.take().is_some() {
-                endpoint.updated = now;
-                webhooks::update(tx.conn(), &endpoint).await?;
+            if endpoint.failing_since.is_some() {
+                webhooks::set_failing_since(tx.conn(), &endpoint.id, None).await?;
             }
             Next::Done
         } else if sent.gone() {
-            self.disable(
-                &mut tx,
-                &mut endpoint,
-                "the endpoint answered 410 Gone",
-                now,
-            )
-            .await?;
+            self.disable(&mut tx, endpoint, "the endpoint answered 410 Gone", now)
+                .await?;
             Next::Done
         } else {
-            let failing_since = *endpoint.failing_since.get_or_insert(now);
+            let failing_since = endpoint.failing_since.unwrap_or(now);
             if now - failing_since >= self.settings.disable_after_failing_secs {
-                self.disable(
-                    &mut tx,
-                    &mut endpoint,
-                    "every delivery failed for too long",
-                    now,
-                )
-                .await?;
+                self.disable(&mut tx, endpoint, "every delivery failed for too long", now)
+                    .await?;
                 Next::Done
             } else {
-                endpoint.updated = now;
-                webhooks::update(tx.conn(), &endpoint).await?;
+                if endpoint.failing_since.is_none() {
+                    webhooks::set_failing_since(tx.conn(), &endpoint.id, Some(now)).await?;
+                }
                 Next::RetryOrGiveUp
             }
         };
@@ -202,25 +192,27 @@ impl DeliveryWorker {
     async fn disable(
         &self,
         tx: &mut mercato_store::WriteTx,
-        endpoint: &mut WebhookEndpoint,
+        endpoint: &WebhookEndpoint,
         reason: &str,
         now: i64,
     ) -> Result<(), StoreError> {
-        let previous_status = endpoint.status.clone();
-        endpoint.status = DISABLED.to_owned();
-        endpoint.disabled_reason = Some(reason.to_owned());
-        endpoint.updated = now;
-        webhooks::update(tx.conn(), endpoint).await?;
+        if !webhooks::disable_enabled(tx.conn(), &endpoint.id, reason, now).await? {
+            return Ok(());
+        }
         tracing::warn!(target: "mercato::webhooks", endpoint = %endpoint.id, reason, "webhook endpoint disabled");
 
+        let mut disabled = endpoint.clone();
+        disabled.status = DISABLED.to_owned();
+        disabled.disabled_reason = Some(reason.to_owned());
+        disabled.updated = now;
         let owner = accounts::get(self.db.pool(), endpoint.account_id.as_str()).await?;
         let new_event = NewEvent {
             account_id: endpoint.account_id.clone(),
             platform_id: owner.and_then(|account| account.platform_id),
             livemode: endpoint.livemode,
             event_type: "webhook_endpoint.disabled".to_owned(),
-            object: render::endpoint(endpoint, None),
-            previous_attributes: Some(serde_json::json!({ "status": previous_status })),
+            object: render::endpoint(&disabled, None),
+            previous_attributes: Some(serde_json::json!({ "status": ENABLED })),
             request: RequestInfo::default(),
         };
         events::record(tx, new_event, &self.settings.api_version).await?;

@@ -127,11 +127,13 @@ impl Resolve for CheckedResolver {
     }
 }
 
-/// An HTTP client for webhook delivery under `policy`: no redirects, a
-/// total timeout, connections checked after resolution.
+/// An HTTP client for webhook delivery under `policy`: no redirects, no
+/// proxy from the environment (a proxy would resolve names where the check
+/// cannot see them), a total timeout, connections checked after resolution.
 pub fn client(policy: TargetPolicy, timeout: Duration) -> reqwest::Client {
     reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
+        .no_proxy()
         .timeout(timeout)
         .connect_timeout(timeout.min(Duration::from_secs(10)))
         .dns_resolver(Arc::new(CheckedResolver { policy }))

@@ -1,15 +1,19 @@
-//! `mercato`: the server (`serve`), its schema (`migrate`) and the operator's
-//! key management (`keys`).
+//! `mercato`: the server (`serve`), its schema (`migrate`), the operator's
+//! key management (`keys`), and the client commands that talk to a running
+//! server over its API (`listen`, `trigger`).
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use anyhow::Context;
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
+use mercato::client::api::DEFAULT_API_BASE;
+use mercato::client::listen::{self, ListenOptions};
+use mercato::client::trigger::{self, TriggerOptions};
 use mercato::keys_command::{self, CreateKey};
 use mercato::{logging, server};
 use mercato_core::config::ConfigOverrides;
-use mercato_core::Config;
+use mercato_core::{Config, LogFormat};
 use mercato_store::keys::KeyKind;
 
 #[derive(Parser)]
@@ -60,6 +64,52 @@ enum Command {
         #[command(subcommand)]
         action: KeysAction,
     },
+    /// Forward the account's events to a local URL, signed like webhooks.
+    Listen(ListenArgs),
+    /// Fire a sandbox event by making the API calls that cause it.
+    Trigger(TriggerArgs),
+}
+
+/// How a client command reaches the server.
+#[derive(Args)]
+struct ApiArgs {
+    /// A secret API key (sk_test_...).
+    #[arg(long, env = "MERCATO_API_KEY", hide_env_values = true)]
+    api_key: String,
+    /// The server's base URL.
+    #[arg(
+        long,
+        env = "MERCATO_API_BASE",
+        hide_env_values = true,
+        default_value = DEFAULT_API_BASE
+    )]
+    api_base: String,
+}
+
+#[derive(Args)]
+struct ListenArgs {
+    /// Where each event is POSTed, e.g. http://127.0.0.1:3000/webhook.
+    #[arg(long)]
+    forward_to: String,
+    /// Only these event types (comma-separated); all when left out.
+    #[arg(long, value_delimiter = ',')]
+    events: Vec<String>,
+    /// Also receive the connected accounts' events.
+    #[arg(long)]
+    connect: bool,
+    #[command(flatten)]
+    api: ApiArgs,
+}
+
+#[derive(Args)]
+struct TriggerArgs {
+    /// The event type to fire (listed below).
+    event: String,
+    /// Act as this connected account (acct_...).
+    #[arg(long)]
+    stripe_account: Option<String>,
+    #[command(flatten)]
+    api: ApiArgs,
 }
 
 #[derive(Subcommand)]
@@ -117,12 +167,23 @@ fn load_config(store: &StoreArgs, listen: Option<SocketAddr>) -> anyhow::Result<
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let cli = Cli::parse();
+    let cli = parse_command_line();
     match cli.command {
         Command::Serve { store, listen } => serve(load_config(&store, listen)?).await,
         Command::Migrate { store } => migrate(load_config(&store, None)?).await,
         Command::Keys { store, action } => keys(load_config(&store, None)?, action).await,
+        Command::Listen(args) => listen_command(args).await,
+        Command::Trigger(args) => trigger_command(args).await,
     }
+}
+
+/// The arguments, with `trigger --help` listing the supported events.
+fn parse_command_line() -> Cli {
+    let command = Cli::command().mut_subcommand("trigger", |trigger_command| {
+        trigger_command.after_help(trigger::supported_events_help())
+    });
+    let matches = command.get_matches();
+    Cli::from_arg_matches(&matches).unwrap_or_else(|error| error.exit())
 }
 
 async fn serve(config: Config) -> anyhow::Result<()> {
@@ -144,6 +205,38 @@ async fn wait_for_signal() -> anyhow::Result<()> {
     tokio::select! {
         _ = terminate.recv() => {}
         _ = tokio::signal::ctrl_c() => {}
+    }
+    Ok(())
+}
+
+async fn listen_command(args: ListenArgs) -> anyhow::Result<()> {
+    logging::init(LogFormat::Text, "warn");
+    let options = ListenOptions {
+        api_base: args.api.api_base,
+        api_key: args.api.api_key,
+        forward_to: args.forward_to,
+        events: args.events,
+        connect: args.connect,
+    };
+    let stop = async {
+        if let Err(error) = wait_for_signal().await {
+            tracing::warn!(target: "mercato::listen", %error, "cannot watch for ^C");
+            std::future::pending::<()>().await;
+        }
+    };
+    listen::listen(options, |line| println!("{line}"), stop).await
+}
+
+async fn trigger_command(args: TriggerArgs) -> anyhow::Result<()> {
+    logging::init(LogFormat::Text, "warn");
+    let options = TriggerOptions {
+        api_base: args.api.api_base,
+        api_key: args.api.api_key,
+        stripe_account: args.stripe_account,
+    };
+    let fired = trigger::trigger(&options, &args.event).await?;
+    for line in fired.lines() {
+        println!("{line}");
     }
     Ok(())
 }

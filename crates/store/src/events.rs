@@ -241,24 +241,33 @@ pub async fn list(
     })
 }
 
-/// Events after `after_seq` for a live stream: the account's own, or with
-/// `connect` those of its connected accounts, oldest first.
+/// Events for a live stream: the account's own and, with `connect`, those
+/// of its connected accounts too, oldest first. Returns those after
+/// `after_seq` and also those created since `rescan_since` (Unix seconds):
+/// on PostgreSQL, transactions commit out of `seq` order, so a stream must
+/// look back a little to catch an event that committed after a later one.
 pub async fn stream_after(
     pool: &AnyPool,
     account_id: &AccountId,
     livemode: bool,
     connect: bool,
     after_seq: i64,
+    rescan_since: i64,
     limit: i64,
 ) -> Result<Vec<Event>, StoreError> {
-    let scope = if connect { "platform_id" } else { "account_id" };
+    let scope = if connect {
+        "(account_id = $1 OR platform_id = $1)"
+    } else {
+        "account_id = $1"
+    };
     let rows: Vec<EventRow> = sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM events WHERE {scope} = $1 AND livemode = $2 AND seq > $3 \
-         ORDER BY seq LIMIT $4"
+        "SELECT {COLUMNS} FROM events WHERE {scope} AND livemode = $2 \
+         AND (seq > $3 OR created >= $4) ORDER BY seq LIMIT $5"
     ))
     .bind(account_id.as_str().to_owned())
     .bind(i64::from(livemode))
     .bind(after_seq)
+    .bind(rescan_since)
     .bind(limit)
     .fetch_all(pool)
     .await?;

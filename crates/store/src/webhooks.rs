@@ -165,6 +165,41 @@ pub async fn update(
     Ok(())
 }
 
+/// Sets when the endpoint's current run of failures began (`None` after a
+/// success), touching nothing else an API call may be changing meanwhile.
+pub async fn set_failing_since(
+    conn: &mut AnyConnection,
+    id: &WebhookEndpointId,
+    failing_since: Option<i64>,
+) -> Result<(), StoreError> {
+    sqlx::query("UPDATE webhook_endpoints SET failing_since = $1 WHERE id = $2")
+        .bind(failing_since)
+        .bind(id.as_str().to_owned())
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Disables an enabled endpoint for `reason`; false when it was not
+/// enabled (already disabled or deleted meanwhile).
+pub async fn disable_enabled(
+    conn: &mut AnyConnection,
+    id: &WebhookEndpointId,
+    reason: &str,
+    now: i64,
+) -> Result<bool, StoreError> {
+    let changed = sqlx::query(
+        "UPDATE webhook_endpoints SET status = 'disabled', disabled_reason = $1, updated = $2 \
+         WHERE id = $3 AND status = 'enabled' AND deleted = 0",
+    )
+    .bind(reason.to_owned())
+    .bind(now)
+    .bind(id.as_str().to_owned())
+    .execute(conn)
+    .await?;
+    Ok(changed.rows_affected() == 1)
+}
+
 /// Marks an endpoint deleted; its attempts stay for the record.
 pub async fn delete(
     conn: &mut AnyConnection,

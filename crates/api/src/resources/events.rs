@@ -1,7 +1,7 @@
 //! `/v1/events`: the account's events, a manual resend, and a live stream of
 //! new events (server-sent events) that `mercato listen` follows.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::convert::Infallible;
 use std::time::Duration;
 
@@ -31,6 +31,8 @@ const MAX_TYPES: usize = 20;
 /// How often a stream looks for new events; events committed on other nodes
 /// arrive within this delay.
 const STREAM_POLL: Duration = Duration::from_millis(200);
+/// How far back a stream looks again for events that committed late.
+const STREAM_RESCAN_MS: i64 = 10_000;
 
 /// `created=123` or `created[gte]=...`.
 #[derive(Debug, Deserialize)]
@@ -229,17 +231,10 @@ pub async fn stream(
         .and_then(|value| value.to_str().ok())
         .and_then(|text| text.parse::<i64>().ok());
     let start = match resume_from {
-        Some(seq) => seq,
-        None => events::latest_seq(state.db.pool()).await?,
+        Some(seq) => Start::Resume(seq),
+        None => Start::Now(events::latest_seq(state.db.pool()).await?),
     };
-    let follower = Follower {
-        db: state.db.clone(),
-        caller,
-        connect: params.connect,
-        types: params.types.unwrap_or_default(),
-        after_seq: start,
-        pending: Vec::new(),
-    };
+    let follower = Follower::new(state.db.clone(), caller, params, start);
     tracing::info!(target: "mercato::events", connect = follower.connect, "event stream opened");
     Ok(Sse::new(stream::unfold(follower, Follower::next)).keep_alive(KeepAlive::default()))
 }
@@ -250,11 +245,35 @@ struct Follower {
     caller: Caller,
     connect: bool,
     types: Vec<String>,
+    /// The highest `seq` read so far.
     after_seq: i64,
+    /// Events created before this (Unix ms) are not sent: the stream began
+    /// after them.
+    not_before_ms: i64,
+    /// Recently sent events, `seq` to creation time, so that looking back
+    /// does not send them twice.
+    sent: HashMap<i64, i64>,
     pending: Vec<Event>,
 }
 
 impl Follower {
+    fn new(db: Db, caller: Caller, params: StreamParams, start: Start) -> Self {
+        let (after_seq, not_before_ms) = match start {
+            Start::Resume(seq) => (seq, 0),
+            Start::Now(seq) => (seq, now_unix_millis()),
+        };
+        Self {
+            db,
+            caller,
+            connect: params.connect,
+            types: params.types.unwrap_or_default(),
+            after_seq,
+            not_before_ms,
+            sent: HashMap::new(),
+            pending: Vec::new(),
+        }
+    }
+
     async fn next(mut self) -> Option<(Result<SseEvent, Infallible>, Self)> {
         loop {
             if let Some(event) = self.pending.pop() {
@@ -273,29 +292,45 @@ impl Follower {
     }
 
     async fn fetch(&mut self) {
+        let rescan_from_ms = now_unix_millis() - STREAM_RESCAN_MS;
         let found = events::stream_after(
             self.db.pool(),
             self.caller.account_id(),
             self.caller.livemode,
             self.connect,
             self.after_seq,
-            100,
+            rescan_from_ms / 1000,
+            200,
         )
         .await;
-        match found {
-            Ok(found) => {
-                if let Some(last) = found.last() {
-                    self.after_seq = last.seq;
-                }
-                self.pending = found
-                    .into_iter()
-                    .filter(|event| self.types.is_empty() || self.types.contains(&event.event_type))
-                    .rev()
-                    .collect();
-            }
+        let found = match found {
+            Ok(found) => found,
             Err(error) => {
-                tracing::warn!(target: "mercato::events", %error, "event stream could not read")
+                tracing::warn!(target: "mercato::events", %error, "event stream could not read");
+                return;
+            }
+        };
+
+        let mut fresh = Vec::new();
+        for event in found {
+            self.after_seq = self.after_seq.max(event.seq);
+            let already_sent = self.sent.insert(event.seq, event.created_ms).is_some();
+            let wanted = self.types.is_empty() || self.types.contains(&event.event_type);
+            if !already_sent && wanted && event.created_ms >= self.not_before_ms {
+                fresh.push(event);
             }
         }
+        self.sent
+            .retain(|_, created_ms| *created_ms >= rescan_from_ms - STREAM_RESCAN_MS);
+        fresh.reverse();
+        self.pending = fresh;
     }
+}
+
+/// Where a stream begins.
+enum Start {
+    /// After the event with this `seq` (from `Last-Event-ID`).
+    Resume(i64),
+    /// With events after this `seq`, created from now on.
+    Now(i64),
 }
