@@ -33,7 +33,10 @@ use crate::auth::Caller;
 use crate::error::ApiError;
 pub use crate::state::AppState;
 use axum::routing::post;
-use resources::{accounts, events as event_routes, files, health, webhook_endpoints};
+use resources::{
+    accounts, catalog_products, events as event_routes, files, health, import_sets,
+    webhook_endpoints,
+};
 
 /// The whole application.
 pub fn router(state: AppState) -> Router {
@@ -48,6 +51,20 @@ pub fn router(state: AppState) -> Router {
         .route("/files", get(files::list).post(files::create))
         .route("/files/{id}", get(files::retrieve))
         .route("/files/{id}/contents", get(files::contents))
+        .route(
+            "/data_management/import_sets",
+            get(import_sets::list).post(import_sets::create),
+        )
+        .route(
+            "/data_management/import_sets/{id}",
+            get(import_sets::retrieve),
+        )
+        .route(
+            "/data_management/import_sets/{id}/archive",
+            post(import_sets::archive),
+        )
+        .route("/catalog/products", get(catalog_products::list))
+        .route("/catalog/products/{id}", get(catalog_products::retrieve))
         .route("/events", get(event_routes::list))
         .route("/events/stream", get(event_routes::stream))
         .route("/events/{id}", get(event_routes::retrieve))

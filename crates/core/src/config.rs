@@ -93,6 +93,9 @@ pub struct Config {
     pub webhook_allow_private_targets: bool,
     /// How often an idle worker looks for jobs made by other nodes.
     pub job_poll_interval_ms: u64,
+    /// In live mode, one ImportSet per account and format per this many
+    /// minutes (sandbox has no limit); 0 turns the limit off.
+    pub import_live_cadence_minutes: u64,
 }
 
 impl Default for Config {
@@ -125,6 +128,7 @@ impl Default for Config {
             webhook_disable_after_failing_days: 5,
             webhook_allow_private_targets: false,
             job_poll_interval_ms: 500,
+            import_live_cadence_minutes: 15,
         }
     }
 }
@@ -175,6 +179,7 @@ impl Config {
         "webhook_disable_after_failing_days",
         "webhook_allow_private_targets",
         "job_poll_interval_ms",
+        "import_live_cadence_minutes",
     ];
 
     /// Defaults, then `file`, then the environment, then `overrides`.

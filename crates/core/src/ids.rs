@@ -91,6 +91,11 @@ define_id!(
     "job"
 );
 define_id!(
+    /// A catalog import.
+    ImportSetId,
+    "impset"
+);
+define_id!(
     /// An event: something that happened to an account's objects.
     EventId,
     "evt"

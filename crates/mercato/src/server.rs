@@ -11,6 +11,7 @@ use mercato_core::secrets::SecretBox;
 use mercato_core::time::now_unix;
 use mercato_core::Config;
 use mercato_events::{DeliverySettings, DeliveryWorker};
+use mercato_imports::ImportWorker;
 use mercato_store::blobs::BlobStore;
 use mercato_store::bootstrap::{self, BootstrapKeys, Bootstrapped};
 use mercato_store::keys::{KeyKind, KeyShape};
@@ -67,7 +68,14 @@ pub async fn start(config: Config) -> anyhow::Result<RunningServer> {
         secrets.clone(),
         DeliverySettings::from_config(&config, API_VERSION),
     );
-    tokio::spawn(worker.run(workers_stopped));
+    tokio::spawn(worker.run(workers_stopped.clone()));
+    let importer = ImportWorker::new(
+        db.clone(),
+        blobs.clone(),
+        API_VERSION,
+        Duration::from_millis(config.job_poll_interval_ms.max(10)),
+    );
+    tokio::spawn(importer.run(workers_stopped));
     let state = AppState::new(db.clone(), blobs, secrets, config);
     tokio::spawn(sweep_expired(state.clone()));
 

@@ -75,6 +75,44 @@ impl BlobStore {
         }
     }
 
+    /// A fresh path in the temporary folder, for a file written elsewhere
+    /// and then adopted with [`BlobStore::adopt`].
+    pub fn temporary_path(&self) -> PathBuf {
+        self.root
+            .join("tmp")
+            .join(format!("{}.part", random_token(32).to_lowercase()))
+    }
+
+    /// Moves a finished file (written at a [`BlobStore::temporary_path`])
+    /// into the store.
+    pub async fn adopt(&self, path: &Path) -> Result<FinishedBlob, StoreError> {
+        let bytes_hash = {
+            let mut file = File::open(path).await?;
+            let mut hasher = Sha256::new();
+            let mut buffer = vec![0u8; 64 * 1024];
+            loop {
+                let read = tokio::io::AsyncReadExt::read(&mut file, &mut buffer).await?;
+                if read == 0 {
+                    break;
+                }
+                hasher.update(&buffer[..read]);
+            }
+            hex::encode(hasher.finalize())
+        };
+        let key = random_token(32).to_lowercase();
+        let final_path = self.path_of(&key);
+        if let Some(parent) = final_path.parent() {
+            fs::create_dir_all(parent).await?;
+        }
+        let size = fs::metadata(path).await?.len();
+        fs::rename(path, &final_path).await?;
+        Ok(FinishedBlob {
+            key,
+            size,
+            sha256: bytes_hash,
+        })
+    }
+
     /// Deletes temporary files left by writes that a crash interrupted.
     pub async fn sweep_temporary(&self) -> Result<usize, StoreError> {
         let mut removed = 0;
@@ -90,7 +128,8 @@ impl BlobStore {
         &self.root
     }
 
-    fn path_of(&self, key: &str) -> PathBuf {
+    /// Where a committed blob lives, for readers that need a plain file.
+    pub fn path_of(&self, key: &str) -> PathBuf {
         let shard = key.get(..2).unwrap_or("00");
         self.root.join(shard).join(key)
     }

@@ -90,6 +90,23 @@ pub async fn insert(conn: &mut AnyConnection, file: &StoredFile) -> Result<(), S
     Ok(())
 }
 
+/// Removes an account's file record; returns its blob key so the caller can
+/// delete the bytes once the transaction commits.
+pub async fn delete(
+    conn: &mut AnyConnection,
+    account_id: &AccountId,
+    id: &str,
+) -> Result<Option<String>, StoreError> {
+    let key: Option<String> = sqlx::query_scalar(
+        "DELETE FROM files WHERE id = $1 AND account_id = $2 RETURNING blob_key",
+    )
+    .bind(id.to_owned())
+    .bind(account_id.as_str().to_owned())
+    .fetch_optional(conn)
+    .await?;
+    Ok(key)
+}
+
 /// The file with this id if it belongs to this account and mode.
 pub async fn get(
     pool: &AnyPool,

@@ -13,11 +13,13 @@
 pub mod accounts;
 pub mod blobs;
 pub mod bootstrap;
+pub mod catalog;
 mod db;
 mod error;
 pub mod events;
 pub mod files;
 pub mod idempotency;
+pub mod import_sets;
 pub mod jobs;
 pub mod keys;
 pub mod list;

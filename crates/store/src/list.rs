@@ -80,6 +80,7 @@ impl<T> Page<T> {
 pub struct ListQuery {
     table: &'static str,
     columns: &'static str,
+    id_column: &'static str,
     filters: Vec<Filter>,
 }
 
@@ -95,8 +96,15 @@ impl ListQuery {
         Self {
             table,
             columns,
+            id_column: "id",
             filters: Vec::new(),
         }
+    }
+
+    /// Names the column that cursors refer to, when it is not `id`.
+    pub fn with_id_column(mut self, id_column: &'static str) -> Self {
+        self.id_column = id_column;
+        self
     }
 
     /// Keeps rows whose `column` compares with `value` by `op`.
@@ -203,9 +211,10 @@ impl ListQuery {
     async fn seq_of(&self, pool: &AnyPool, id: &str) -> Result<i64, StoreError> {
         let binds = self.binds();
         let sql = format!(
-            "SELECT seq FROM {} WHERE {} AND id = ${}",
+            "SELECT seq FROM {} WHERE {} AND {} = ${}",
             self.table,
             self.where_sql(),
+            self.id_column,
             binds.len() + 1
         );
         let mut query = sqlx::query_scalar::<_, i64>(&sql);

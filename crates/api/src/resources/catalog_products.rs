@@ -1,0 +1,147 @@
+//! `/v1/catalog/products`: the platform's read view of an account's
+//! catalog, as imported. Products are addressed by the feed's own `id`.
+
+use std::collections::BTreeMap;
+
+use axum::extract::{Path, State};
+use axum::Json;
+use mercato_store::catalog::{self, ProductFilter, StoredProduct};
+use mercato_store::list::Op;
+use serde::Deserialize;
+use serde_json::Value;
+
+use crate::auth::Caller;
+use crate::error::ApiError;
+use crate::expand::Expand;
+use crate::list::{render_list, ListOptions};
+use crate::params::FormParams;
+use crate::state::AppState;
+
+const AVAILABILITIES: &[&str] = &["in_stock", "out_of_stock", "preorder", "backorder"];
+
+/// `updated=123` or `updated[gte]=...`.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum RangeParam {
+    Exact(String),
+    Range(BTreeMap<String, String>),
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ListFilters {
+    availability: Option<String>,
+    item_group_id: Option<String>,
+    updated: Option<RangeParam>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RetrieveParams {
+    expand: Option<Vec<String>>,
+}
+
+/// `GET /v1/catalog/products`
+pub async fn list(
+    State(state): State<AppState>,
+    caller: Caller,
+    FormParams(mut params): FormParams,
+) -> Result<Json<Value>, ApiError> {
+    let options = ListOptions::take(&mut params)?;
+    options.expand.ensure_only(&[])?;
+    let filters: ListFilters = FormParams(params).into_typed()?;
+    if let Some(availability) = filters
+        .availability
+        .as_deref()
+        .filter(|value| !AVAILABILITIES.contains(value))
+    {
+        return Err(ApiError::invalid_param(
+            "availability",
+            format!(
+                "Invalid availability {availability}: must be one of {}",
+                AVAILABILITIES.join(", ")
+            ),
+        ));
+    }
+    let filter = ProductFilter {
+        availability: filters.availability,
+        item_group_id: filters.item_group_id,
+        updated: filters
+            .updated
+            .map(updated_bounds)
+            .transpose()?
+            .unwrap_or_default(),
+    };
+    let page = catalog::list(
+        state.db.pool(),
+        caller.account_id(),
+        caller.livemode,
+        &filter,
+        &options.page,
+    )
+    .await?;
+    Ok(Json(render_list("/v1/catalog/products", page, |product| {
+        render(&product)
+    })))
+}
+
+/// `GET /v1/catalog/products/{id}`
+pub async fn retrieve(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    params: FormParams,
+) -> Result<Json<Value>, ApiError> {
+    let params: RetrieveParams = params.into_typed()?;
+    Expand::parse(params.expand.unwrap_or_default(), false)?.ensure_only(&[])?;
+    let product = catalog::get(state.db.pool(), caller.account_id(), caller.livemode, &id)
+        .await?
+        .ok_or_else(|| ApiError::missing("catalog.product", &id))?;
+    Ok(Json(render(&product)))
+}
+
+fn updated_bounds(param: RangeParam) -> Result<Vec<(Op, i64)>, ApiError> {
+    let bounds = match param {
+        RangeParam::Exact(text) => return Ok(vec![(Op::Eq, timestamp("updated", &text)?)]),
+        RangeParam::Range(bounds) => bounds,
+    };
+    bounds
+        .into_iter()
+        .map(|(name, text)| {
+            let param = format!("updated[{name}]");
+            let op = match name.as_str() {
+                "gt" => Op::Gt,
+                "gte" => Op::Gte,
+                "lt" => Op::Lt,
+                "lte" => Op::Lte,
+                _ => {
+                    return Err(
+                        ApiError::invalid(format!("Received unknown parameter: {param}"))
+                            .with_param(param)
+                            .with_code("parameter_unknown"),
+                    )
+                }
+            };
+            Ok((op, timestamp(&param, &text)?))
+        })
+        .collect()
+}
+
+fn timestamp(param: &str, text: &str) -> Result<i64, ApiError> {
+    text.parse().map_err(|_| {
+        ApiError::invalid_param(param, format!("Invalid integer: {text}"))
+            .with_code("parameter_invalid_integer")
+    })
+}
+
+/// The `catalog.product` object: the cleaned feed fields, then Mercato's.
+pub fn render(product: &StoredProduct) -> Value {
+    let mut rendered = product.data.clone();
+    if let Value::Object(fields) = &mut rendered {
+        fields.insert("object".into(), Value::from("catalog.product"));
+        fields.insert("livemode".into(), Value::from(product.livemode));
+        fields.insert("created".into(), Value::from(product.created));
+        fields.insert("updated".into(), Value::from(product.updated));
+    }
+    rendered
+}

@@ -1,0 +1,275 @@
+//! One ImportSet from its job to its outcome: wait for older ImportSets of
+//! the account, read the feed, keep the reports as Files, then apply the
+//! staged changes, the status, the result and the event in one transaction.
+
+use std::path::PathBuf;
+
+use mercato_catalog::{FeedFormat, Stage};
+use mercato_core::ids::FileId;
+use mercato_core::time::{now_unix, now_unix_millis};
+use mercato_store::events::{self, NewEvent, RequestInfo};
+use mercato_store::files::{self, StoredFile};
+use mercato_store::import_sets::{
+    self, ImportSet, FAILED, PENDING, SUCCEEDED, SUCCEEDED_WITH_ERRORS,
+};
+use mercato_store::jobs::{self, ClaimedJob};
+use mercato_store::{accounts, catalog, StoreError};
+
+use crate::feed::{self, FeedFailure, FeedJob, FeedSummary};
+use crate::render;
+use crate::ImportWorker;
+
+/// How far a job waiting for an older ImportSet is put back.
+const WAIT_FOR_OLDER_MS: i64 = 500;
+
+/// Where the reports of a finished read are.
+struct Reports {
+    errors: PathBuf,
+    warnings: PathBuf,
+}
+
+impl ImportWorker {
+    pub(crate) async fn process(&self, job: ClaimedJob) {
+        if let Err(error) = self.try_process(&job).await {
+            tracing::error!(target: "mercato::imports", job = %job.id, %error, "import failed to run");
+            let retry_at = now_unix_millis() + 5_000;
+            jobs::retry_later(&self.db, &job, retry_at, "import failed to run")
+                .await
+                .ok();
+        }
+    }
+
+    async fn try_process(&self, job: &ClaimedJob) -> Result<(), StoreError> {
+        let id = job.payload["import_set_id"].as_str().unwrap_or_default();
+        let Some(import_set) = import_sets::get_for_processing(self.db.pool(), id).await? else {
+            jobs::complete(&self.db, job).await?;
+            return Ok(());
+        };
+        if import_set.status != PENDING {
+            jobs::complete(&self.db, job).await?;
+            return Ok(());
+        }
+        if import_sets::has_earlier_pending(self.db.pool(), &import_set).await? {
+            jobs::defer(&self.db, job, now_unix_millis() + WAIT_FOR_OLDER_MS).await?;
+            return Ok(());
+        }
+
+        tracing::info!(target: "mercato::imports", import_set = %import_set.id, "import started");
+        let mut tx = self.db.write().await?;
+        catalog::clear_staging(tx.conn(), import_set.id.as_str()).await?;
+        tx.commit().await?;
+
+        let outcome = self.read_feed(&import_set).await?;
+        self.finish(&import_set, outcome).await?;
+        jobs::complete(&self.db, job).await?;
+        Ok(())
+    }
+
+    /// Reads the feed in a blocking thread; `Err` only for storage failures,
+    /// which make the job retry.
+    async fn read_feed(
+        &self,
+        import_set: &ImportSet,
+    ) -> Result<Result<(FeedSummary, Reports), String>, StoreError> {
+        let Some(file) = files::get(
+            self.db.pool(),
+            &import_set.account_id,
+            import_set.livemode,
+            &import_set.file_id,
+        )
+        .await?
+        else {
+            return Ok(Err(format!(
+                "the file {} no longer exists",
+                import_set.file_id
+            )));
+        };
+        let format = FeedFormat::from_standard_data_format(&import_set.standard_data_format)
+            .unwrap_or(FeedFormat::ProductCatalog);
+        let reports = Reports {
+            errors: self.blobs.temporary_path(),
+            warnings: self.blobs.temporary_path(),
+        };
+        let feed_job = FeedJob {
+            db: self.db.clone(),
+            handle: tokio::runtime::Handle::current(),
+            import_set: import_set.clone(),
+            format,
+            source: self.blobs.path_of(&file.blob_key),
+            errors_path: reports.errors.clone(),
+            warnings_path: reports.warnings.clone(),
+        };
+
+        let read = tokio::task::spawn_blocking(move || feed::process(&feed_job)).await;
+        match read {
+            Ok(Ok(summary)) => Ok(Ok((summary, reports))),
+            Ok(Err(FeedFailure::Store(error))) => Err(error),
+            Ok(Err(failure)) => {
+                remove_reports(&reports).await;
+                Ok(Err(failure.to_string()))
+            }
+            Err(_) => {
+                remove_reports(&reports).await;
+                Ok(Err("the import stopped unexpectedly".to_owned()))
+            }
+        }
+    }
+
+    /// Stores the reports, applies the staged changes and records the
+    /// outcome and its event together.
+    async fn finish(
+        &self,
+        import_set: &ImportSet,
+        outcome: Result<(FeedSummary, Reports), String>,
+    ) -> Result<(), StoreError> {
+        let (summary, reports) = match outcome {
+            Ok(read) => read,
+            Err(reason) => return self.fail(import_set, &reason).await,
+        };
+        let errors_file = self
+            .keep_report(import_set, &reports.errors, summary.errors_report, "errors")
+            .await?;
+        let warnings_file = self
+            .keep_report(
+                import_set,
+                &reports.warnings,
+                summary.warnings_report,
+                "warnings",
+            )
+            .await?;
+
+        let started = std::time::Instant::now();
+        let now = now_unix();
+        let mut tx = self.db.write().await?;
+        let mut counts = summary.counts;
+        if !import_set.validate_only {
+            let replace = import_set.mode == "replace";
+            let applied = catalog::apply_staged(
+                &mut tx,
+                &import_set.account_id,
+                import_set.livemode,
+                import_set.id.as_str(),
+                replace,
+                now,
+            )
+            .await?;
+            counts.created = applied.created;
+            counts.updated = applied.updated;
+            counts.deleted = applied.deleted;
+        }
+        let status = if counts.errors > 0 {
+            SUCCEEDED_WITH_ERRORS
+        } else {
+            SUCCEEDED
+        };
+        let mut result = render::result(&counts, errors_file.as_deref(), warnings_file.as_deref());
+        let mut timings = summary.timings;
+        timings.add(Stage::Apply, started.elapsed());
+        result["timings_ms"] = serde_json::json!({
+            "parse": timings.get(Stage::Parse).as_millis() as u64,
+            "validate": timings.get(Stage::Validate).as_millis() as u64,
+            "apply": timings.get(Stage::Apply).as_millis() as u64,
+        });
+        self.record_outcome(&mut tx, import_set, status, None, &result, now)
+            .await?;
+        tx.commit().await?;
+        tracing::info!(
+            target: "mercato::imports",
+            import_set = %import_set.id,
+            status,
+            rows = counts.rows_processed,
+            errors = counts.errors,
+            "import finished"
+        );
+        Ok(())
+    }
+
+    async fn fail(&self, import_set: &ImportSet, reason: &str) -> Result<(), StoreError> {
+        let now = now_unix();
+        let result = render::empty_result();
+        let mut tx = self.db.write().await?;
+        catalog::clear_staging(tx.conn(), import_set.id.as_str()).await?;
+        self.record_outcome(&mut tx, import_set, FAILED, Some(reason), &result, now)
+            .await?;
+        tx.commit().await?;
+        tracing::info!(target: "mercato::imports", import_set = %import_set.id, reason, "import failed");
+        Ok(())
+    }
+
+    async fn record_outcome(
+        &self,
+        tx: &mut mercato_store::WriteTx,
+        import_set: &ImportSet,
+        status: &str,
+        failed_reason: Option<&str>,
+        result: &serde_json::Value,
+        now: i64,
+    ) -> Result<(), StoreError> {
+        import_sets::update_outcome(
+            tx.conn(),
+            &import_set.id,
+            status,
+            failed_reason,
+            result,
+            now,
+        )
+        .await?;
+        let mut finished = import_set.clone();
+        finished.status = status.to_owned();
+        finished.failed_reason = failed_reason.map(str::to_owned);
+        finished.result = result.clone();
+        finished.updated = now;
+
+        let owner = accounts::get(self.db.pool(), import_set.account_id.as_str()).await?;
+        let new_event = NewEvent {
+            account_id: import_set.account_id.clone(),
+            platform_id: owner.and_then(|account| account.platform_id),
+            livemode: import_set.livemode,
+            event_type: format!("data_management.import_set.{status}"),
+            object: render::import_set(&finished),
+            previous_attributes: Some(serde_json::json!({ "status": PENDING })),
+            request: RequestInfo::default(),
+        };
+        events::record(tx, new_event, &self.api_version).await?;
+        Ok(())
+    }
+
+    /// Keeps a report as a File of the account, or removes it when empty.
+    async fn keep_report(
+        &self,
+        import_set: &ImportSet,
+        path: &PathBuf,
+        has_content: bool,
+        kind: &str,
+    ) -> Result<Option<String>, StoreError> {
+        if !has_content {
+            tokio::fs::remove_file(path).await.ok();
+            return Ok(None);
+        }
+        let blob = self.blobs.adopt(path).await?;
+        let file = StoredFile {
+            id: FileId::generate(),
+            account_id: import_set.account_id.clone(),
+            livemode: import_set.livemode,
+            purpose: "data_management_manual_upload".to_owned(),
+            filename: Some(format!("{}-{kind}.csv", import_set.id)),
+            title: None,
+            file_type: "csv".to_owned(),
+            mime_type: "text/csv".to_owned(),
+            size: i64::try_from(blob.size).unwrap_or(i64::MAX),
+            sha256: blob.sha256,
+            blob_key: blob.key,
+            created: now_unix(),
+            expires_at: None,
+        };
+        let mut tx = self.db.write().await?;
+        files::insert(tx.conn(), &file).await?;
+        tx.commit().await?;
+        Ok(Some(file.id.to_string()))
+    }
+}
+
+async fn remove_reports(reports: &Reports) {
+    tokio::fs::remove_file(&reports.errors).await.ok();
+    tokio::fs::remove_file(&reports.warnings).await.ok();
+}
