@@ -4,6 +4,7 @@
 //! batch at a time, since an inventory row may only name an existing
 //! product.
 
+use std::collections::HashMap;
 use std::fs::File;
 use std::io::{BufReader, BufWriter};
 use std::path::PathBuf;
@@ -117,7 +118,7 @@ fn flush<E: std::io::Write, W: std::io::Write>(
     if batch.rows.is_empty() {
         return Ok(Duration::ZERO);
     }
-    let current = current_availabilities(job, &batch.rows)?;
+    let current = current_products(job, &batch.rows)?;
     let mut staged = Vec::with_capacity(batch.rows.len());
     for mut row in batch.rows.drain(..) {
         let change = staged_change(&mut row, &current);
@@ -138,11 +139,8 @@ fn flush<E: std::io::Write, W: std::io::Write>(
     Ok(started.elapsed())
 }
 
-/// The catalog's availability of each product an inventory row names.
-fn current_availabilities(
-    job: &FeedJob,
-    rows: &[FeedRow],
-) -> Result<Vec<(String, String)>, StoreError> {
+/// The stored JSON of each product an inventory row names.
+fn current_products(job: &FeedJob, rows: &[FeedRow]) -> Result<HashMap<String, String>, StoreError> {
     let ids: Vec<String> = rows
         .iter()
         .filter_map(|row| match &row.outcome {
@@ -154,20 +152,21 @@ fn current_availabilities(
         })
         .collect();
     if ids.is_empty() {
-        return Ok(Vec::new());
+        return Ok(HashMap::new());
     }
     let import_set = &job.import_set;
-    job.handle.block_on(catalog::availabilities(
+    let found = job.handle.block_on(catalog::current_data(
         job.db.pool(),
         &import_set.account_id,
         import_set.livemode,
         &ids,
-    ))
+    ))?;
+    Ok(found.into_iter().collect())
 }
 
 /// The change a valid row stages; an inventory row naming no product
 /// becomes an error row instead.
-fn staged_change(row: &mut FeedRow, current: &[(String, String)]) -> Option<StagedChange> {
+fn staged_change(row: &mut FeedRow, current: &HashMap<String, String>) -> Option<StagedChange> {
     let RowOutcome::Valid { change, .. } = &row.outcome else {
         return None;
     };
@@ -183,7 +182,7 @@ fn staged_change(row: &mut FeedRow, current: &[(String, String)]) -> Option<Stag
             product_id: id.clone(),
         }),
         RowChange::Inventory(update) => {
-            let Some((_, availability)) = current.iter().find(|(id, _)| *id == update.id) else {
+            let Some(stored) = current.get(&update.id) else {
                 row.outcome = RowOutcome::Invalid {
                     errors: vec![RowError::NotInCatalog {
                         value: Quoted::new(&update.id),
@@ -191,11 +190,16 @@ fn staged_change(row: &mut FeedRow, current: &[(String, String)]) -> Option<Stag
                 };
                 return None;
             };
-            let current = parse_availability(availability);
+            let mut data: serde_json::Value = serde_json::from_str(stored).unwrap_or_default();
+            let current_availability = parse_availability(data["availability"].as_str().unwrap_or_default());
+            let availability = update.next_availability(current_availability).to_string();
+            data["inventory_quantity"] = serde_json::Value::from(update.inventory_quantity);
+            data["availability"] = serde_json::Value::from(availability.clone());
             Some(StagedChange::Inventory {
                 product_id: update.id.clone(),
                 inventory_quantity: update.inventory_quantity,
-                availability: update.next_availability(current).to_string(),
+                availability,
+                data: data.to_string(),
             })
         }
     }

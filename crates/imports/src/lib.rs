@@ -23,8 +23,11 @@ use mercato_store::import_sets::IMPORT_JOB;
 use mercato_store::{jobs, Db};
 use tokio::sync::watch;
 
-/// How long an import may hold its job before another node may take it.
-const IMPORT_LEASE_MS: i64 = 10 * 60 * 1000;
+/// How long an import's lease lasts without renewal: after a crash, the
+/// ImportSet is taken up again this long after its last heartbeat.
+const IMPORT_LEASE_MS: i64 = 30_000;
+/// How often a running import renews its lease.
+const HEARTBEAT: Duration = Duration::from_secs(10);
 
 /// Runs imports, one at a time in this process.
 pub struct ImportWorker {

@@ -30,7 +30,10 @@ struct Reports {
 
 impl ImportWorker {
     pub(crate) async fn process(&self, job: ClaimedJob) {
-        if let Err(error) = self.try_process(&job).await {
+        let heartbeat = tokio::spawn(renew_lease(self.db.clone(), job.clone()));
+        let outcome = self.try_process(&job).await;
+        heartbeat.abort();
+        if let Err(error) = outcome {
             tracing::error!(target: "mercato::imports", job = %job.id, %error, "import failed to run");
             let retry_at = now_unix_millis() + 5_000;
             jobs::retry_later(&self.db, &job, retry_at, "import failed to run")
@@ -60,8 +63,11 @@ impl ImportWorker {
         tx.commit().await?;
 
         let outcome = self.read_feed(&import_set).await?;
-        self.finish(&import_set, outcome).await?;
-        jobs::complete(&self.db, job).await?;
+        if self.finish(job, &import_set, outcome).await? {
+            jobs::complete(&self.db, job).await?;
+        } else {
+            tracing::warn!(target: "mercato::imports", import_set = %import_set.id, "lease lost; another worker owns this import");
+        }
         Ok(())
     }
 
@@ -116,15 +122,17 @@ impl ImportWorker {
     }
 
     /// Stores the reports, applies the staged changes and records the
-    /// outcome and its event together.
+    /// outcome and its event together, only while the job's lease is held.
+    /// False when the lease was lost and nothing was applied.
     async fn finish(
         &self,
+        job: &ClaimedJob,
         import_set: &ImportSet,
         outcome: Result<(FeedSummary, Reports), String>,
-    ) -> Result<(), StoreError> {
+    ) -> Result<bool, StoreError> {
         let (summary, reports) = match outcome {
             Ok(read) => read,
-            Err(reason) => return self.fail(import_set, &reason).await,
+            Err(reason) => return self.fail(job, import_set, &reason).await,
         };
         let errors_file = self
             .keep_report(import_set, &reports.errors, summary.errors_report, "errors")
@@ -141,6 +149,9 @@ impl ImportWorker {
         let started = std::time::Instant::now();
         let now = now_unix();
         let mut tx = self.db.write().await?;
+        if !jobs::holds_lease(tx.conn(), job).await? {
+            return Ok(false);
+        }
         let mut counts = summary.counts;
         if !import_set.validate_only {
             let replace = import_set.mode == "replace";
@@ -181,19 +192,22 @@ impl ImportWorker {
             errors = counts.errors,
             "import finished"
         );
-        Ok(())
+        Ok(true)
     }
 
-    async fn fail(&self, import_set: &ImportSet, reason: &str) -> Result<(), StoreError> {
+    async fn fail(&self, job: &ClaimedJob, import_set: &ImportSet, reason: &str) -> Result<bool, StoreError> {
         let now = now_unix();
         let result = render::empty_result();
         let mut tx = self.db.write().await?;
+        if !jobs::holds_lease(tx.conn(), job).await? {
+            return Ok(false);
+        }
         catalog::clear_staging(tx.conn(), import_set.id.as_str()).await?;
         self.record_outcome(&mut tx, import_set, FAILED, Some(reason), &result, now)
             .await?;
         tx.commit().await?;
         tracing::info!(target: "mercato::imports", import_set = %import_set.id, reason, "import failed");
-        Ok(())
+        Ok(true)
     }
 
     async fn record_outcome(
@@ -266,6 +280,20 @@ impl ImportWorker {
         files::insert(tx.conn(), &file).await?;
         tx.commit().await?;
         Ok(Some(file.id.to_string()))
+    }
+}
+
+/// Renews the job's lease until aborted, so that a long import keeps it
+/// while a crashed one loses it soon.
+async fn renew_lease(db: mercato_store::Db, mut job: ClaimedJob) {
+    loop {
+        tokio::time::sleep(crate::HEARTBEAT).await;
+        let until = now_unix_millis() + crate::IMPORT_LEASE_MS;
+        match jobs::extend_lease(&db, &mut job, until).await {
+            Ok(true) => {}
+            Ok(false) => return,
+            Err(error) => tracing::warn!(target: "mercato::imports", %error, "could not renew an import's lease"),
+        }
     }
 }
 

@@ -1,6 +1,7 @@
 //! `mercato`: the server (`serve`), its schema (`migrate`), the operator's
-//! key management (`keys`), and the client commands that talk to a running
-//! server over its API (`listen`, `trigger`).
+//! key management (`keys`), the client commands that talk to a running
+//! server over its API (`listen`, `trigger`, `import`), and the catalog
+//! generator for tests and benchmarks (`gen-catalog`).
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -8,10 +9,14 @@ use std::path::PathBuf;
 use anyhow::Context;
 use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
 use mercato::client::api::DEFAULT_API_BASE;
+use mercato::client::gen_catalog::{self, CatalogFormat, GenCatalogError, GenCatalogOptions};
+use mercato::client::import::{self, ImportMode, ImportOptions};
+use mercato::client::import_progress::ProgressDisplay;
 use mercato::client::listen::{self, ListenOptions};
 use mercato::client::trigger::{self, TriggerOptions};
 use mercato::keys_command::{self, CreateKey};
 use mercato::{logging, server};
+use mercato_catalog::FeedFormat;
 use mercato_core::config::ConfigOverrides;
 use mercato_core::{Config, LogFormat};
 use mercato_store::keys::KeyKind;
@@ -68,6 +73,12 @@ enum Command {
     Listen(ListenArgs),
     /// Fire a sandbox event by making the API calls that cause it.
     Trigger(TriggerArgs),
+    /// Import a catalog feed into a connected account: upload, ImportSet,
+    /// progress, reports. Exits 0 on success (even with row errors), 1 when
+    /// the ImportSet failed, 2 when a request failed.
+    Import(ImportArgs),
+    /// Write a realistic product catalog feed, some rows broken on purpose.
+    GenCatalog(GenCatalogArgs),
 }
 
 /// How a client command reaches the server.
@@ -110,6 +121,65 @@ struct TriggerArgs {
     stripe_account: Option<String>,
     #[command(flatten)]
     api: ApiArgs,
+}
+
+#[derive(Args)]
+struct ImportArgs {
+    /// The feed to import, CSV (.csv) or TSV (.tsv).
+    file: PathBuf,
+    /// The connected account whose catalog it is (acct_...).
+    #[arg(long)]
+    account: String,
+    #[arg(long, value_enum, default_value_t = ImportFormat::ProductCatalogFeed)]
+    format: ImportFormat,
+    /// `replace` also withdraws the products the file does not name.
+    #[arg(long, value_enum, default_value_t = ImportModeArg::Upsert)]
+    mode: ImportModeArg,
+    /// Check every row and write the reports, but change no product.
+    #[arg(long)]
+    validate_only: bool,
+    /// Where the error and warning reports are saved.
+    #[arg(long, default_value = ".")]
+    report_dir: PathBuf,
+    #[command(flatten)]
+    api: ApiArgs,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+#[value(rename_all = "snake_case")]
+enum ImportFormat {
+    ProductCatalogFeed,
+    InventoryFeed,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum ImportModeArg {
+    Upsert,
+    Replace,
+}
+
+#[derive(Args)]
+struct GenCatalogArgs {
+    /// Data rows to write (about 500 bytes each).
+    #[arg(long)]
+    rows: u64,
+    /// The same seed writes the same bytes.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// The share of rows broken on purpose, 0.0 to 1.0.
+    #[arg(long, default_value_t = 0.0)]
+    error_rate: f64,
+    #[arg(long, value_enum, default_value_t = GenFormat::Csv)]
+    format: GenFormat,
+    /// Write here instead of to stdout.
+    #[arg(long)]
+    output: Option<PathBuf>,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum GenFormat {
+    Csv,
+    Tsv,
 }
 
 #[derive(Subcommand)]
@@ -174,6 +244,8 @@ async fn main() -> anyhow::Result<()> {
         Command::Keys { store, action } => keys(load_config(&store, None)?, action).await,
         Command::Listen(args) => listen_command(args).await,
         Command::Trigger(args) => trigger_command(args).await,
+        Command::Import(args) => import_command(args).await,
+        Command::GenCatalog(args) => gen_catalog_command(&args),
     }
 }
 
@@ -238,6 +310,81 @@ async fn trigger_command(args: TriggerArgs) -> anyhow::Result<()> {
     for line in fired.lines() {
         println!("{line}");
     }
+    Ok(())
+}
+
+/// Runs the import; prints the summary, or the error and exits 2.
+async fn import_command(args: ImportArgs) -> anyhow::Result<()> {
+    logging::init(LogFormat::Text, "warn");
+    let options = ImportOptions {
+        api_base: args.api.api_base,
+        api_key: args.api.api_key,
+        file: args.file,
+        account: args.account,
+        format: match args.format {
+            ImportFormat::ProductCatalogFeed => FeedFormat::ProductCatalog,
+            ImportFormat::InventoryFeed => FeedFormat::Inventory,
+        },
+        mode: match args.mode {
+            ImportModeArg::Upsert => ImportMode::Upsert,
+            ImportModeArg::Replace => ImportMode::Replace,
+        },
+        validate_only: args.validate_only,
+        report_dir: args.report_dir,
+        progress: ProgressDisplay::Stderr,
+    };
+    let outcome = match import::import(options).await {
+        Ok(outcome) => outcome,
+        Err(error) => {
+            eprintln!("Error: {error:#}");
+            std::process::exit(2);
+        }
+    };
+    for line in outcome.summary_lines() {
+        println!("{line}");
+    }
+    match outcome.exit_code() {
+        0 => Ok(()),
+        code => std::process::exit(code),
+    }
+}
+
+/// Writes the catalog to `--output` or stdout; a summary goes to stderr.
+fn gen_catalog_command(args: &GenCatalogArgs) -> anyhow::Result<()> {
+    let options = GenCatalogOptions {
+        rows: args.rows,
+        seed: args.seed,
+        error_rate: args.error_rate,
+        format: match args.format {
+            GenFormat::Csv => CatalogFormat::Csv,
+            GenFormat::Tsv => CatalogFormat::Tsv,
+        },
+    };
+    let written = match &args.output {
+        Some(path) => {
+            let file = std::fs::File::create(path)
+                .with_context(|| format!("cannot create {}", path.display()))?;
+            gen_catalog::write_catalog(&options, file)
+        }
+        None => gen_catalog::write_catalog(&options, std::io::stdout().lock()),
+    };
+    let catalog = match written {
+        Ok(catalog) => catalog,
+        Err(GenCatalogError::Write(error)) if error.kind() == std::io::ErrorKind::BrokenPipe => {
+            return Ok(());
+        }
+        Err(error) => return Err(error.into()),
+    };
+    eprintln!(
+        "Wrote {} rows ({} broken on purpose), {} bytes{}",
+        catalog.rows,
+        catalog.broken.len(),
+        catalog.bytes,
+        args.output
+            .as_ref()
+            .map(|path| format!(", to {}", path.display()))
+            .unwrap_or_default(),
+    );
     Ok(())
 }
 

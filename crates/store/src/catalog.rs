@@ -32,11 +32,13 @@ pub enum StagedChange {
     },
     /// Remove the product.
     Delete { product_id: String },
-    /// Set the product's stock, and its availability when given.
+    /// Set the product's stock and availability; `data` is the product's
+    /// JSON with both already changed.
     Inventory {
         product_id: String,
         inventory_quantity: i64,
         availability: String,
+        data: String,
     },
 }
 
@@ -79,13 +81,14 @@ impl StagedChange {
                 product_id,
                 inventory_quantity,
                 availability,
+                data,
             } => StagedRow {
                 product_id,
                 action: "inventory",
                 item_group_id: None,
                 availability: Some(availability),
                 inventory_quantity: Some(*inventory_quantity),
-                data: None,
+                data: Some(data),
             },
         }
     }
@@ -141,8 +144,8 @@ pub async fn stage(
     Ok(())
 }
 
-/// The current availability of each of `product_ids` that exists.
-pub async fn availabilities(
+/// The stored JSON of each of `product_ids` that exists, by id.
+pub async fn current_data(
     pool: &AnyPool,
     account_id: &AccountId,
     livemode: bool,
@@ -150,11 +153,9 @@ pub async fn availabilities(
 ) -> Result<Vec<(String, String)>, StoreError> {
     let mut found = Vec::new();
     for chunk in product_ids.chunks(STAGING_BATCH) {
-        let placeholders: Vec<String> = (0..chunk.len())
-            .map(|index| format!("${}", index + 3))
-            .collect();
+        let placeholders: Vec<String> = (0..chunk.len()).map(|index| format!("${}", index + 3)).collect();
         let sql = format!(
-            "SELECT product_id, availability FROM catalog_products \
+            "SELECT product_id, data FROM catalog_products \
              WHERE account_id = $1 AND livemode = $2 AND product_id IN ({})",
             placeholders.join(", ")
         );
@@ -222,6 +223,8 @@ pub async fn apply_staged(
          inventory_quantity = (SELECT s.inventory_quantity FROM catalog_staging s \
            WHERE s.import_set_id = $1 AND s.action = 'inventory' AND s.product_id = catalog_products.product_id), \
          availability = (SELECT s.availability FROM catalog_staging s \
+           WHERE s.import_set_id = $1 AND s.action = 'inventory' AND s.product_id = catalog_products.product_id), \
+         data = (SELECT s.data FROM catalog_staging s \
            WHERE s.import_set_id = $1 AND s.action = 'inventory' AND s.product_id = catalog_products.product_id), \
          updated = $2 \
          WHERE account_id = $3 AND livemode = $4 AND product_id IN \

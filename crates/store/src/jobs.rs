@@ -205,6 +205,19 @@ pub async fn defer(db: &Db, job: &ClaimedJob, run_at_ms: i64) -> Result<bool, St
     Ok(result.rows_affected() == 1)
 }
 
+/// Whether the worker still holds the job's lease, checked inside the
+/// caller's transaction so that its writes commit only if it does.
+pub async fn holds_lease(conn: &mut sqlx::AnyConnection, job: &ClaimedJob) -> Result<bool, StoreError> {
+    let held: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM jobs WHERE id = $1 AND lease_owner = $2 AND state = 'running'",
+    )
+    .bind(job.id.as_str().to_owned())
+    .bind(job.lease_token.clone())
+    .fetch_one(conn)
+    .await?;
+    Ok(held == 1)
+}
+
 /// Extends a lease the worker still holds; false when it was lost.
 pub async fn extend_lease(
     db: &Db,

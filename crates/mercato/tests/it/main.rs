@@ -6,10 +6,12 @@
 
 mod accounts;
 mod auth;
+mod catalog_commands;
 mod client_commands;
 mod files;
 mod forms;
 mod idempotency;
+mod import_sets;
 mod jobs;
 mod server;
 mod support;
