@@ -184,6 +184,9 @@ impl ImportWorker {
         self.record_outcome(&mut tx, import_set, status, None, &result, now)
             .await?;
         tx.commit().await?;
+        let mut cleanup = self.db.write().await?;
+        catalog::clear_staging(cleanup.conn(), import_set.id.as_str()).await?;
+        cleanup.commit().await?;
         tracing::info!(
             target: "mercato::imports",
             import_set = %import_set.id,
@@ -195,7 +198,12 @@ impl ImportWorker {
         Ok(true)
     }
 
-    async fn fail(&self, job: &ClaimedJob, import_set: &ImportSet, reason: &str) -> Result<bool, StoreError> {
+    async fn fail(
+        &self,
+        job: &ClaimedJob,
+        import_set: &ImportSet,
+        reason: &str,
+    ) -> Result<bool, StoreError> {
         let now = now_unix();
         let result = render::empty_result();
         let mut tx = self.db.write().await?;
@@ -292,7 +300,9 @@ async fn renew_lease(db: mercato_store::Db, mut job: ClaimedJob) {
         match jobs::extend_lease(&db, &mut job, until).await {
             Ok(true) => {}
             Ok(false) => return,
-            Err(error) => tracing::warn!(target: "mercato::imports", %error, "could not renew an import's lease"),
+            Err(error) => {
+                tracing::warn!(target: "mercato::imports", %error, "could not renew an import's lease")
+            }
         }
     }
 }

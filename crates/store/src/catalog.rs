@@ -153,7 +153,9 @@ pub async fn current_data(
 ) -> Result<Vec<(String, String)>, StoreError> {
     let mut found = Vec::new();
     for chunk in product_ids.chunks(STAGING_BATCH) {
-        let placeholders: Vec<String> = (0..chunk.len()).map(|index| format!("${}", index + 3)).collect();
+        let placeholders: Vec<String> = (0..chunk.len())
+            .map(|index| format!("${}", index + 3))
+            .collect();
         let sql = format!(
             "SELECT product_id, data FROM catalog_products \
              WHERE account_id = $1 AND livemode = $2 AND product_id IN ({})",
@@ -179,7 +181,10 @@ pub struct Applied {
 }
 
 /// Applies an import's staged changes in `tx`; with `replace`, every
-/// product the import does not name is removed too.
+/// product the import does not name is removed too. Statements for actions
+/// the import did not stage are skipped. The staging rows are left for
+/// [`clear_staging`] after the commit, so that removing them does not hold
+/// up the import's outcome.
 pub async fn apply_staged(
     tx: &mut WriteTx,
     account_id: &AccountId,
@@ -190,12 +195,59 @@ pub async fn apply_staged(
 ) -> Result<Applied, StoreError> {
     let account = account_id.as_str().to_owned();
     let mode = i64::from(livemode);
+    let staged = staged_counts(tx, import_set_id).await?;
+    let mut applied = Applied::default();
+    if staged.upserts > 0 {
+        applied = apply_upserts(tx, &account, mode, import_set_id, now).await?;
+    }
+    if staged.inventory > 0 {
+        apply_inventory(tx, &account, mode, import_set_id, now).await?;
+    }
+    if replace || staged.deletes > 0 {
+        applied.deleted = apply_removals(tx, &account, mode, import_set_id, replace).await?;
+    }
+    Ok(applied)
+}
+
+/// How many staged rows of each action an import has.
+#[derive(Default)]
+struct StagedCounts {
+    upserts: i64,
+    deletes: i64,
+    inventory: i64,
+}
+
+async fn staged_counts(tx: &mut WriteTx, import_set_id: &str) -> Result<StagedCounts, StoreError> {
+    let rows: Vec<(String, i64)> = sqlx::query_as(
+        "SELECT action, COUNT(*) FROM catalog_staging WHERE import_set_id = $1 GROUP BY action",
+    )
+    .bind(import_set_id.to_owned())
+    .fetch_all(tx.conn())
+    .await?;
+    let mut counts = StagedCounts::default();
+    for (action, count) in rows {
+        match action.as_str() {
+            "upsert" => counts.upserts = count,
+            "delete" => counts.deletes = count,
+            _ => counts.inventory = count,
+        }
+    }
+    Ok(counts)
+}
+
+async fn apply_upserts(
+    tx: &mut WriteTx,
+    account: &str,
+    mode: i64,
+    import_set_id: &str,
+    now: i64,
+) -> Result<Applied, StoreError> {
     let updated: i64 = sqlx::query_scalar(
         "SELECT COUNT(*) FROM catalog_staging s JOIN catalog_products p \
          ON p.account_id = $1 AND p.livemode = $2 AND p.product_id = s.product_id \
          WHERE s.import_set_id = $3 AND s.action = 'upsert'",
     )
-    .bind(account.clone())
+    .bind(account.to_owned())
     .bind(mode)
     .bind(import_set_id.to_owned())
     .fetch_one(tx.conn())
@@ -210,14 +262,28 @@ pub async fn apply_staged(
          inventory_quantity = excluded.inventory_quantity, data = excluded.data, \
          updated = excluded.updated",
     )
-    .bind(account.clone())
+    .bind(account.to_owned())
     .bind(mode)
     .bind(now)
     .bind(import_set_id.to_owned())
     .execute(tx.conn())
     .await?
     .rows_affected();
+    let upserted = i64::try_from(upserted).unwrap_or(i64::MAX);
+    Ok(Applied {
+        created: upserted - updated,
+        updated,
+        deleted: 0,
+    })
+}
 
+async fn apply_inventory(
+    tx: &mut WriteTx,
+    account: &str,
+    mode: i64,
+    import_set_id: &str,
+    now: i64,
+) -> Result<(), StoreError> {
     sqlx::query(
         "UPDATE catalog_products SET \
          inventory_quantity = (SELECT s.inventory_quantity FROM catalog_staging s \
@@ -232,11 +298,20 @@ pub async fn apply_staged(
     )
     .bind(import_set_id.to_owned())
     .bind(now)
-    .bind(account.clone())
+    .bind(account.to_owned())
     .bind(mode)
     .execute(tx.conn())
     .await?;
+    Ok(())
+}
 
+async fn apply_removals(
+    tx: &mut WriteTx,
+    account: &str,
+    mode: i64,
+    import_set_id: &str,
+    replace: bool,
+) -> Result<i64, StoreError> {
     let removal = if replace {
         "DELETE FROM catalog_products WHERE account_id = $1 AND livemode = $2 AND product_id NOT IN \
          (SELECT product_id FROM catalog_staging WHERE import_set_id = $3 AND action = 'upsert')"
@@ -245,20 +320,13 @@ pub async fn apply_staged(
          (SELECT product_id FROM catalog_staging WHERE import_set_id = $3 AND action = 'delete')"
     };
     let deleted = sqlx::query(removal)
-        .bind(account)
+        .bind(account.to_owned())
         .bind(mode)
         .bind(import_set_id.to_owned())
         .execute(tx.conn())
         .await?
         .rows_affected();
-    clear_staging(tx.conn(), import_set_id).await?;
-
-    let upserted = i64::try_from(upserted).unwrap_or(i64::MAX);
-    Ok(Applied {
-        created: upserted - updated,
-        updated,
-        deleted: i64::try_from(deleted).unwrap_or(i64::MAX),
-    })
+    Ok(i64::try_from(deleted).unwrap_or(i64::MAX))
 }
 
 /// A product as stored: its cleaned feed data and bookkeeping.
