@@ -35,6 +35,7 @@ trap cleanup EXIT
 
 now() { date +%s.%N; }
 peak_kib() { awk '/^VmHWM/ {print $2}' "/proc/$1/status"; }
+written_bytes() { awk '/^write_bytes/ {print $2}' "/proc/$1/io"; }
 json_field() { python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])' "$1" "$2"; }
 
 # 1. The release build (a no-op when it is up to date).
@@ -126,12 +127,12 @@ done
 curl -fsS -u "$key:" "$api/v1/accounts" -d type=custom >"$work/account.json"
 account=$(json_field "$work/account.json" id)
 
-# Per-thread CPU of the server (time, tid, name, utime + stime in clock ticks), sampled
+# Per-thread CPU of the server (time, tid, name, utime + stime in clock ticks, state), sampled
 # once a second into bench/out/import-threads.log, to see which thread is busy.
 (while kill -0 "$server_pid" 2>/dev/null; do
   for task in /proc/"$server_pid"/task/*; do
     read -r comm <"$task/comm" 2>/dev/null || continue
-    awk -v t="$(now)" -v c="$comm" -v id="${task##*/}" '{print t, id, c, $14 + $15}' "$task/stat" 2>/dev/null || true
+    awk -v t="$(now)" -v c="$comm" -v id="${task##*/}" '{print t, id, c, $14 + $15, $3}' "$task/stat" 2>/dev/null || true
   done
   sleep 1
 done) >"$work/threads.log" 2>/dev/null &
@@ -162,8 +163,11 @@ run_import() {
   echo "$upload_start $created_at $finished_at" >"$work/$name.times"
 }
 
+written_before=$(written_bytes "$server_pid")
 run_import catalog "$catalog" product_catalog_feed
 catalog_peak=$(peak_kib "$server_pid")
+catalog_written=$(($(written_bytes "$server_pid") - written_before))
+database_bytes=$(du -cb "$work/data"/*.db* | tail -1 | cut -f1)
 
 # 5. An inventory feed: ids of products that the catalog import kept, new quantities.
 errors_file=$(python3 -c 'import json, sys; r = json.load(open(sys.argv[1]))["result"]; print((r.get("errors") or {}).get("file") or "")' "$work/catalog.final.json")
@@ -201,12 +205,12 @@ cp "$work/threads.log" "$out_dir/import-threads.log"
 
 # 6. The figures.
 python3 - "$work" "$bytes" "$catalog_rows" "$generator" "$sqlite_start" "$sqlite_end" "$sqlite_rows" \
-  "$catalog_peak" "$inventory_peak" <<'PY' | tee "$out_dir/import.txt"
+  "$catalog_peak" "$inventory_peak" "$catalog_written" "$database_bytes" <<'PY' | tee "$out_dir/import.txt"
 import json, sys
 
 work, size, rows, generator = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
 sqlite_seconds = float(sys.argv[6]) - float(sys.argv[5])
-sqlite_rows, catalog_peak, inventory_peak = (int(v) for v in sys.argv[7:10])
+sqlite_rows, catalog_peak, inventory_peak, written, database = (int(v) for v in sys.argv[7:12])
 mb, mib = size / 1e6, size / 1048576
 
 def load(name):
@@ -243,6 +247,8 @@ print(f"  stages (timings_ms): parse {timings.get('parse')}, validate {timings.g
 print(f"  ratio to sqlite3 .import: {ratio:.1f}x  (goal <= 3x: {verdict(ratio <= 3)})")
 print(f"  server peak resident memory (VmHWM): {catalog_peak / 1024:.0f} MiB"
       f"  (goal <= 1 GiB: {verdict(catalog_peak <= 1048576)})")
+print(f"  server disk writes (write_bytes in /proc/PID/io): {written / 1e6:,.0f} MB, "
+      f"{written / 1e6 / total:.0f} MB/s; database files afterwards: {database / 1e6:,.0f} MB")
 
 start, created, finished, final = load("inventory")
 line, timings = describe(final)

@@ -133,7 +133,7 @@ fn flush<E: std::io::Write, W: std::io::Write>(
     let started = Instant::now();
     job.handle.block_on(async {
         let mut tx = job.db.write().await?;
-        catalog::stage(tx.conn(), job.import_set.id.as_str(), &staged).await?;
+        catalog::stage(tx.conn(), job.db.backend(), job.import_set.id.as_str(), &staged).await?;
         tx.commit().await
     })?;
     Ok(started.elapsed())

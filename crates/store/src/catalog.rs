@@ -13,7 +13,7 @@ use serde_json::Value;
 use sqlx::{AnyConnection, AnyPool, FromRow};
 
 use crate::list::{Bind, ListQuery, Op, Page, PageRequest};
-use crate::{StoreError, WriteTx};
+use crate::{Backend, StoreError, WriteTx};
 
 /// Rows per staging `INSERT`; 7 values each stays far below both backends'
 /// parameter limits.
@@ -107,8 +107,13 @@ pub async fn clear_staging(
 }
 
 /// Stages changes for an import, in multi-row inserts.
+///
+/// On SQLite the placeholders are plain `?`: sqlx looks each numbered
+/// parameter up by name, which SQLite does by walking the list of names, so
+/// numbered parameters make a large multi-row insert quadratic.
 pub async fn stage(
     conn: &mut AnyConnection,
+    backend: Backend,
     import_set_id: &str,
     changes: &[StagedChange],
 ) -> Result<(), StoreError> {
@@ -117,7 +122,10 @@ pub async fn stage(
             .map(|row| {
                 let base = row * 7;
                 let numbers: Vec<String> = (1..=7)
-                    .map(|column| format!("${}", base + column))
+                    .map(|column| match backend {
+                        Backend::Sqlite => "?".to_owned(),
+                        Backend::Postgres => format!("${}", base + column),
+                    })
                     .collect();
                 format!("({})", numbers.join(", "))
             })
