@@ -431,7 +431,16 @@ async fn create_refuses_bad_parameters_and_foreign_files() {
     let evidence = evidence.body["id"].as_str().expect("file id").to_owned();
 
     // (case, file, format, extra, status, param, code)
-    let cases: &[(&str, &str, &str, &[(&str, &str)], u16, &str, Option<&str>)] = &[
+    type Case<'a> = (
+        &'a str,
+        &'a str,
+        &'a str,
+        &'a [(&'a str, &'a str)],
+        u16,
+        &'a str,
+        Option<&'a str>,
+    );
+    let cases: &[Case] = &[
         (
             "unknown format",
             &good,
