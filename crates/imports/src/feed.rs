@@ -133,14 +133,23 @@ fn flush<E: std::io::Write, W: std::io::Write>(
     let started = Instant::now();
     job.handle.block_on(async {
         let mut tx = job.db.write().await?;
-        catalog::stage(tx.conn(), job.db.backend(), job.import_set.id.as_str(), &staged).await?;
+        catalog::stage(
+            tx.conn(),
+            job.db.backend(),
+            job.import_set.id.as_str(),
+            &staged,
+        )
+        .await?;
         tx.commit().await
     })?;
     Ok(started.elapsed())
 }
 
 /// The stored JSON of each product an inventory row names.
-fn current_products(job: &FeedJob, rows: &[FeedRow]) -> Result<HashMap<String, String>, StoreError> {
+fn current_products(
+    job: &FeedJob,
+    rows: &[FeedRow],
+) -> Result<HashMap<String, String>, StoreError> {
     let ids: Vec<String> = rows
         .iter()
         .filter_map(|row| match &row.outcome {
@@ -191,7 +200,8 @@ fn staged_change(row: &mut FeedRow, current: &HashMap<String, String>) -> Option
                 return None;
             };
             let mut data: serde_json::Value = serde_json::from_str(stored).unwrap_or_default();
-            let current_availability = parse_availability(data["availability"].as_str().unwrap_or_default());
+            let current_availability =
+                parse_availability(data["availability"].as_str().unwrap_or_default());
             let availability = update.next_availability(current_availability).to_string();
             data["inventory_quantity"] = serde_json::Value::from(update.inventory_quantity);
             data["availability"] = serde_json::Value::from(availability.clone());

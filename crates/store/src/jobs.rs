@@ -207,7 +207,10 @@ pub async fn defer(db: &Db, job: &ClaimedJob, run_at_ms: i64) -> Result<bool, St
 
 /// Whether the worker still holds the job's lease, checked inside the
 /// caller's transaction so that its writes commit only if it does.
-pub async fn holds_lease(conn: &mut sqlx::AnyConnection, job: &ClaimedJob) -> Result<bool, StoreError> {
+pub async fn holds_lease(
+    conn: &mut sqlx::AnyConnection,
+    job: &ClaimedJob,
+) -> Result<bool, StoreError> {
     let held: i64 = sqlx::query_scalar(
         "SELECT COUNT(*) FROM jobs WHERE id = $1 AND lease_owner = $2 AND state = 'running'",
     )
