@@ -4,7 +4,10 @@
 //!
 //! The crash tests run the real `mercato` binary as a child process and send
 //! it SIGKILL, so nothing gets a chance to clean up; a second process then
-//! starts on the same database and data directory. Events are committed
+//! starts on the same database and data directory. The two-server test runs
+//! both servers in this process, each with its own pool, writer turn and
+//! data directory, sharing only the database and the sealing key, which is
+//! what two processes look like to the store. Events are committed
 //! through the store directly (`events::record` in a write transaction, the
 //! path every API handler takes), which is much faster than 10,000 API
 //! calls. A fake receiver in this process counts what arrives, checks every
@@ -81,9 +84,24 @@ impl Seen {
         self.all_in_flight -= 1;
     }
 
-    fn duplicates(&self) -> u32 {
-        self.delivered.values().map(|count| count - 1).sum()
+    fn summary(&self) -> Summary {
+        Summary {
+            duplicates: self.delivered.values().map(|count| count - 1).sum(),
+            most_of_one_at_once: self.most_of_one_at_once,
+            most_at_once: self.most_at_once,
+            bad_signatures: self.bad_signatures,
+        }
     }
+}
+
+/// The receiver's counts at one moment.
+#[derive(Clone, Copy, Debug)]
+struct Summary {
+    /// Deliveries beyond the first of each event.
+    duplicates: u32,
+    most_of_one_at_once: u32,
+    most_at_once: u32,
+    bad_signatures: u32,
 }
 
 struct ReceiverState {
@@ -157,6 +175,10 @@ impl Receiver {
 
     fn seen(&self) -> std::sync::MutexGuard<'_, Seen> {
         self.state.seen()
+    }
+
+    fn summary(&self) -> Summary {
+        self.seen().summary()
     }
 
     fn distinct(&self) -> usize {
@@ -492,15 +514,14 @@ async fn kill_9_mid_delivery_then_restart_delivers_every_event() {
     let second = ServerProcess::start(&fixture, &key).await;
     wait_for_all(&receiver, &db, &ids).await;
 
-    let seen = receiver.seen();
+    let seen = receiver.summary();
     eprintln!(
         "kill -9 at {killed_after:?}, {at_kill} of {KILLED_EVENTS} events received; \
          all delivered at {:?}; {} duplicate deliveries",
         started.elapsed(),
-        seen.duplicates()
+        seen.duplicates
     );
     assert_eq!(seen.bad_signatures, 0);
-    drop(seen);
     second.api.assert_none_pending(&sample(&ids)).await;
     second.kill_9().await;
 }
@@ -512,7 +533,7 @@ fn shared_config(fixture: &Fixture, data_dir: &str, key: &str) -> Config {
         bootstrap_test_key: Some(key.to_owned()),
         bootstrap_live_key: None,
         secret_key: Some(SECRET_KEY.to_owned()),
-        webhook_endpoint_concurrency: 4,
+        webhook_endpoint_concurrency: 2,
         job_poll_interval_ms: 20,
         ..fixture.config()
     }
@@ -542,10 +563,10 @@ async fn two_servers_on_one_database_never_send_one_event_twice_at_once() {
     let ids = commit_events(&first.db, &api.platform_id().await, EVENTS).await;
     wait_for_all(&receiver, &first.db, &ids).await;
 
-    let seen = receiver.seen();
+    let seen = receiver.summary();
     eprintln!(
         "{EVENTS} events: {} duplicate deliveries, at most {} deliveries at once; {:?}",
-        seen.duplicates(),
+        seen.duplicates,
         seen.most_at_once,
         started.elapsed()
     );
@@ -554,11 +575,10 @@ async fn two_servers_on_one_database_never_send_one_event_twice_at_once() {
         "an event was sent twice at once"
     );
     assert!(
-        seen.most_at_once > 4,
-        "one server alone allows 4 deliveries at once; both should have sent"
+        seen.most_at_once > 2,
+        "one server alone allows 2 deliveries at once; both should have sent"
     );
     assert_eq!(seen.bad_signatures, 0);
-    drop(seen);
     api.assert_none_pending(&sample(&ids)).await;
     second.shutdown().await.expect("second server stops");
     first.shutdown().await.expect("first server stops");
@@ -606,7 +626,7 @@ async fn a_receiver_down_across_a_kill_9_gets_every_event_when_back() {
         failed_attempts(&db).await,
         started.elapsed()
     );
-    assert_eq!(receiver.seen().bad_signatures, 0);
+    assert_eq!(receiver.summary().bad_signatures, 0);
     second.api.assert_none_pending(&sample(&ids)).await;
     let error: String = sqlx::query_scalar(
         "SELECT error FROM webhook_attempts WHERE endpoint_id = $1 AND succeeded = 0 LIMIT 1",
