@@ -6,7 +6,7 @@ use std::time::Instant;
 use mercato_core::ids::WebhookAttemptId;
 use mercato_core::time::{now_unix, now_unix_millis};
 use mercato_store::events::{self, Event, NewEvent, RequestInfo};
-use mercato_store::jobs::{self, ClaimedJob};
+use mercato_store::jobs::{self, ClaimedJob, JobState};
 use mercato_store::webhooks::{self, Attempt, WebhookEndpoint, DISABLED, ENABLED};
 use mercato_store::{accounts, StoreError};
 
@@ -76,8 +76,7 @@ impl DeliveryWorker {
             error = sent.error.as_deref(),
             "delivery attempted"
         );
-        let next = self.record(&endpoint, &event, &sent).await?;
-        self.finish_job(job, &event, next).await
+        self.record(job, &endpoint, &event, &sent).await
     }
 
     async fn send(&self, endpoint: &WebhookEndpoint, event: &Event) -> Sent {
@@ -147,15 +146,16 @@ impl DeliveryWorker {
         Ok(secrets)
     }
 
-    /// Saves the attempt and its consequences for the endpoint and event in
-    /// one transaction. Only the fields the worker owns are written, so a
+    /// Saves the attempt, its consequences for the endpoint and event, and
+    /// the job's next state, in one transaction. Only the fields the worker owns are written, so a
     /// change made through the API while the delivery was in flight stays.
     async fn record(
         &self,
+        job: &ClaimedJob,
         endpoint: &WebhookEndpoint,
         event: &Event,
         sent: &Sent,
-    ) -> Result<Next, StoreError> {
+    ) -> Result<(), StoreError> {
         let now = now_unix();
         let mut tx = self.db.write().await?;
         webhooks::insert_attempt(tx.conn(), &attempt_record(endpoint, event, sent, now)).await?;
@@ -183,8 +183,10 @@ impl DeliveryWorker {
                 Next::RetryOrGiveUp
             }
         };
+        let (state, run_at_ms, error) = self.job_outcome(job, event, next);
+        jobs::finish_in(&mut tx, job, state, run_at_ms, error).await?;
         tx.commit().await?;
-        Ok(next)
+        Ok(())
     }
 
     /// Disables the endpoint and records a `webhook_endpoint.disabled` event
@@ -219,15 +221,15 @@ impl DeliveryWorker {
         Ok(())
     }
 
-    async fn finish_job(
+    /// What becomes of the job: done, retried later, or given up.
+    fn job_outcome(
         &self,
         job: &ClaimedJob,
         event: &Event,
         next: Next,
-    ) -> Result<(), StoreError> {
+    ) -> (JobState, Option<i64>, Option<&'static str>) {
         if matches!(next, Next::Done) {
-            jobs::complete(&self.db, job).await?;
-            return Ok(());
+            return (JobState::Succeeded, None, None);
         }
         let attempts = u32::try_from(job.attempts).unwrap_or(u32::MAX);
         let age_ms = now_unix_millis() - event.created_ms;
@@ -238,14 +240,13 @@ impl DeliveryWorker {
         {
             Some(delay_ms) => {
                 let run_at = now_unix_millis() + i64::try_from(delay_ms).unwrap_or(i64::MAX / 2);
-                jobs::retry_later(&self.db, job, run_at, "delivery failed").await?;
+                (JobState::Queued, Some(run_at), Some("delivery failed"))
             }
             None => {
                 tracing::warn!(target: "mercato::webhooks", event = %event.id, attempts, "giving up on a delivery");
-                jobs::fail(&self.db, job, "retries exhausted").await?;
+                (JobState::Failed, None, Some("retries exhausted"))
             }
         }
-        Ok(())
     }
 }
 

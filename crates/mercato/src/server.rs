@@ -15,7 +15,7 @@ use mercato_imports::ImportWorker;
 use mercato_store::blobs::BlobStore;
 use mercato_store::bootstrap::{self, BootstrapKeys, Bootstrapped};
 use mercato_store::keys::{KeyKind, KeyShape};
-use mercato_store::{events, idempotency, webhooks, Db};
+use mercato_store::{events, idempotency, jobs, webhooks, Db};
 use tokio::net::TcpListener;
 use tokio::sync::{oneshot, watch};
 use tokio::task::JoinHandle;
@@ -187,6 +187,7 @@ async fn sweep_expired(state: AppState) {
             let keys = idempotency::purge_expired(&state.db, now - key_retention).await?;
             let events = events::purge_older_than(&state.db, now - event_retention).await?;
             let attempts = webhooks::purge_attempts(&state.db, now - event_retention).await?;
+            jobs::purge_finished(&state.db, now - event_retention).await?;
             Ok::<_, mercato_store::StoreError>((keys, events, attempts))
         };
         match swept.await {

@@ -112,7 +112,9 @@ pub async fn enqueue(
 }
 
 /// Claims the job that has waited longest among those ready at `now_ms` of
-/// the given kinds, for `lease_ms`.
+/// the given kinds, for `lease_ms`: first one whose worker's lease expired,
+/// else the queued one due first. Each of the two lookups reads one index
+/// in order, so a claim stays cheap however long the queue grows.
 pub async fn claim(
     db: &Db,
     kinds: &[&str],
@@ -122,36 +124,24 @@ pub async fn claim(
     if kinds.is_empty() {
         return Ok(None);
     }
-    let kind_placeholders = (0..kinds.len())
-        .map(|index| format!("${}", index + 5))
-        .collect::<Vec<_>>()
-        .join(", ");
-    let lock_clause = match db.backend() {
-        Backend::Postgres => "FOR UPDATE SKIP LOCKED",
-        Backend::Sqlite => "",
-    };
-    let sql = format!(
-        "UPDATE jobs SET state = 'running', lease_owner = $1, lease_expires_at_ms = $2, \
-         attempts = attempts + 1, updated = $3 \
-         WHERE seq = (SELECT seq FROM jobs \
-           WHERE ((state = 'queued' AND run_at_ms <= $4) \
-              OR (state = 'running' AND lease_expires_at_ms < $4)) \
-             AND kind IN ({kind_placeholders}) \
-           ORDER BY run_at_ms, seq LIMIT 1 {lock_clause}) \
-         RETURNING id, kind, payload, attempts, lease_expires_at_ms"
-    );
-
     let lease_token = random_token(24);
     let mut tx = db.write().await?;
-    let mut query = sqlx::query_as::<_, ClaimedRow>(&sql)
-        .bind(lease_token.clone())
-        .bind(now_ms + lease_ms)
-        .bind(now_ms / 1000)
-        .bind(now_ms);
-    for kind in kinds {
-        query = query.bind((*kind).to_owned());
+    let mut row = None;
+    for lookup in [Lookup::Abandoned, Lookup::Due] {
+        let sql = claim_sql(db.backend(), lookup, kinds.len());
+        let mut query = sqlx::query_as::<_, ClaimedRow>(&sql)
+            .bind(lease_token.clone())
+            .bind(now_ms + lease_ms)
+            .bind(now_ms / 1000)
+            .bind(now_ms);
+        for kind in kinds {
+            query = query.bind((*kind).to_owned());
+        }
+        row = query.fetch_optional(tx.conn()).await?;
+        if row.is_some() {
+            break;
+        }
     }
-    let row = query.fetch_optional(tx.conn()).await?;
     tx.commit().await?;
 
     row.map(|row| {
@@ -165,6 +155,40 @@ pub async fn claim(
         })
     })
     .transpose()
+}
+
+/// Which jobs a claim looks at.
+#[derive(Clone, Copy)]
+enum Lookup {
+    /// Running jobs whose lease expired: their worker died.
+    Abandoned,
+    /// Queued jobs that are due.
+    Due,
+}
+
+fn claim_sql(backend: Backend, lookup: Lookup, kind_count: usize) -> String {
+    let kind_placeholders = (0..kind_count)
+        .map(|index| format!("${}", index + 5))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let lock_clause = match backend {
+        Backend::Postgres => "FOR UPDATE SKIP LOCKED",
+        Backend::Sqlite => "",
+    };
+    let (condition, order) = match lookup {
+        Lookup::Abandoned => (
+            "state = 'running' AND lease_expires_at_ms < $4",
+            "lease_expires_at_ms, seq",
+        ),
+        Lookup::Due => ("state = 'queued' AND run_at_ms <= $4", "run_at_ms, seq"),
+    };
+    format!(
+        "UPDATE jobs SET state = 'running', lease_owner = $1, lease_expires_at_ms = $2, \
+         attempts = attempts + 1, updated = $3 \
+         WHERE seq = (SELECT seq FROM jobs WHERE {condition} AND kind IN ({kind_placeholders}) \
+           ORDER BY {order} LIMIT 1 {lock_clause}) \
+         RETURNING id, kind, payload, attempts, lease_expires_at_ms"
+    )
 }
 
 /// Marks the job done; false when the lease was lost to another worker.
@@ -253,6 +277,21 @@ async fn finish(
     error: Option<&str>,
 ) -> Result<bool, StoreError> {
     let mut tx = db.write().await?;
+    let finished = finish_in(&mut tx, job, state, run_at_ms, error).await?;
+    tx.commit().await?;
+    Ok(finished)
+}
+
+/// Ends the claim inside the caller's transaction, so that the job's state
+/// commits with the work it records: `Succeeded`, `Failed`, or `Queued`
+/// again at `run_at_ms`. False when the lease was lost.
+pub async fn finish_in(
+    tx: &mut WriteTx,
+    job: &ClaimedJob,
+    state: JobState,
+    run_at_ms: Option<i64>,
+    error: Option<&str>,
+) -> Result<bool, StoreError> {
     let result = sqlx::query(
         "UPDATE jobs SET state = $1, run_at_ms = COALESCE($2, run_at_ms), last_error = $3, \
          lease_owner = NULL, lease_expires_at_ms = NULL, updated = $4 \
@@ -266,8 +305,20 @@ async fn finish(
     .bind(job.lease_token.clone())
     .execute(tx.conn())
     .await?;
-    tx.commit().await?;
     Ok(result.rows_affected() == 1)
+}
+
+/// Deletes jobs that finished (succeeded or failed) before `before`, Unix
+/// seconds; returns how many.
+pub async fn purge_finished(db: &Db, before: i64) -> Result<u64, StoreError> {
+    let mut tx = db.write().await?;
+    let result =
+        sqlx::query("DELETE FROM jobs WHERE state IN ('succeeded', 'failed') AND updated < $1")
+            .bind(before)
+            .execute(tx.conn())
+            .await?;
+    tx.commit().await?;
+    Ok(result.rows_affected())
 }
 
 /// A job's current state.
