@@ -18,6 +18,7 @@ pub mod list;
 pub mod metadata;
 pub mod observe;
 pub mod params;
+pub mod range;
 pub mod rate_limit;
 pub mod resources;
 pub mod state;

@@ -1,12 +1,9 @@
 //! `/v1/catalog/products`: the platform's read view of an account's
 //! catalog, as imported. Products are addressed by the feed's own `id`.
 
-use std::collections::BTreeMap;
-
 use axum::extract::{Path, State};
 use axum::Json;
 use mercato_store::catalog::{self, ProductFilter, StoredProduct};
-use mercato_store::list::Op;
 use serde::Deserialize;
 use serde_json::Value;
 
@@ -15,17 +12,10 @@ use crate::error::ApiError;
 use crate::expand::Expand;
 use crate::list::{render_list, ListOptions};
 use crate::params::FormParams;
+use crate::range::RangeParam;
 use crate::state::AppState;
 
 const AVAILABILITIES: &[&str] = &["in_stock", "out_of_stock", "preorder", "backorder"];
-
-/// `updated=123` or `updated[gte]=...`.
-#[derive(Debug, Deserialize)]
-#[serde(untagged)]
-enum RangeParam {
-    Exact(String),
-    Range(BTreeMap<String, String>),
-}
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -68,7 +58,7 @@ pub async fn list(
         item_group_id: filters.item_group_id,
         updated: filters
             .updated
-            .map(updated_bounds)
+            .map(|range| range.comparisons("updated"))
             .transpose()?
             .unwrap_or_default(),
     };
@@ -98,40 +88,6 @@ pub async fn retrieve(
         .await?
         .ok_or_else(|| ApiError::missing("catalog.product", &id))?;
     Ok(Json(render(&product)))
-}
-
-fn updated_bounds(param: RangeParam) -> Result<Vec<(Op, i64)>, ApiError> {
-    let bounds = match param {
-        RangeParam::Exact(text) => return Ok(vec![(Op::Eq, timestamp("updated", &text)?)]),
-        RangeParam::Range(bounds) => bounds,
-    };
-    bounds
-        .into_iter()
-        .map(|(name, text)| {
-            let param = format!("updated[{name}]");
-            let op = match name.as_str() {
-                "gt" => Op::Gt,
-                "gte" => Op::Gte,
-                "lt" => Op::Lt,
-                "lte" => Op::Lte,
-                _ => {
-                    return Err(
-                        ApiError::invalid(format!("Received unknown parameter: {param}"))
-                            .with_param(param)
-                            .with_code("parameter_unknown"),
-                    )
-                }
-            };
-            Ok((op, timestamp(&param, &text)?))
-        })
-        .collect()
-}
-
-fn timestamp(param: &str, text: &str) -> Result<i64, ApiError> {
-    text.parse().map_err(|_| {
-        ApiError::invalid_param(param, format!("Invalid integer: {text}"))
-            .with_code("parameter_invalid_integer")
-    })
 }
 
 /// The `catalog.product` object: the cleaned feed fields, then Mercato's.

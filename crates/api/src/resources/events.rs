@@ -1,7 +1,7 @@
 //! `/v1/events`: the account's events, a manual resend, and a live stream of
 //! new events (server-sent events) that `mercato listen` follows.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::convert::Infallible;
 use std::time::Duration;
 
@@ -13,7 +13,6 @@ use futures_util::stream::{self, Stream};
 use mercato_core::time::now_unix_millis;
 use mercato_events::render;
 use mercato_store::events::{self, Event, EventFilter};
-use mercato_store::list::Op;
 use mercato_store::webhooks;
 use mercato_store::Db;
 use serde::Deserialize;
@@ -24,6 +23,7 @@ use crate::error::ApiError;
 use crate::expand::Expand;
 use crate::list::{render_list, ListOptions};
 use crate::params::FormParams;
+use crate::range::RangeParam;
 use crate::state::AppState;
 
 /// Most types one filter may name.
@@ -34,21 +34,13 @@ const STREAM_POLL: Duration = Duration::from_millis(200);
 /// How far back a stream looks again for events that committed late.
 const STREAM_RESCAN_MS: i64 = 10_000;
 
-/// `created=123` or `created[gte]=...`.
-#[derive(Debug, Deserialize)]
-#[serde(untagged)]
-enum CreatedParam {
-    Exact(String),
-    Range(BTreeMap<String, String>),
-}
-
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct ListFilters {
     #[serde(rename = "type")]
     event_type: Option<String>,
     types: Option<Vec<String>>,
-    created: Option<CreatedParam>,
+    created: Option<RangeParam>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -114,40 +106,9 @@ fn event_filter(filters: ListFilters) -> Result<EventFilter, ApiError> {
     }
     let created = match filters.created {
         None => Vec::new(),
-        Some(CreatedParam::Exact(text)) => vec![(Op::Eq, parse_timestamp("created", &text)?)],
-        Some(CreatedParam::Range(bounds)) => created_bounds(bounds)?,
+        Some(range) => range.comparisons("created")?,
     };
     Ok(EventFilter { types, created })
-}
-
-fn created_bounds(bounds: BTreeMap<String, String>) -> Result<Vec<(Op, i64)>, ApiError> {
-    bounds
-        .into_iter()
-        .map(|(name, text)| {
-            let param = format!("created[{name}]");
-            let op = match name.as_str() {
-                "gt" => Op::Gt,
-                "gte" => Op::Gte,
-                "lt" => Op::Lt,
-                "lte" => Op::Lte,
-                _ => {
-                    return Err(
-                        ApiError::invalid(format!("Received unknown parameter: {param}"))
-                            .with_param(param)
-                            .with_code("parameter_unknown"),
-                    )
-                }
-            };
-            Ok((op, parse_timestamp(&param, &text)?))
-        })
-        .collect()
-}
-
-fn parse_timestamp(param: &str, text: &str) -> Result<i64, ApiError> {
-    text.parse().map_err(|_| {
-        ApiError::invalid_param(param, format!("Invalid integer: {text}"))
-            .with_code("parameter_invalid_integer")
-    })
 }
 
 /// `GET /v1/events/{id}`
