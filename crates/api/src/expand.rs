@@ -4,7 +4,10 @@
 //! list responses they may start with `data.`. Each resource says which
 //! top-level fields it can expand; any other path is refused, as Stripe does.
 
+use serde::Deserialize;
+
 use crate::error::ApiError;
+use crate::params::FormParams;
 
 /// The most levels one expand path may have.
 const MAX_EXPAND_DEPTH: usize = 4;
@@ -57,6 +60,27 @@ impl Expand {
 
     pub fn is_empty(&self) -> bool {
         self.paths.is_empty()
+    }
+}
+
+/// The parameters of a retrieve or a list tail whose only option is
+/// `expand`, on an object with nothing to expand.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ExpandOnly {
+    expand: Option<Vec<String>>,
+}
+
+/// Refuses every expand path: the object has no expandable field.
+pub fn refuse_expansion(paths: Option<Vec<String>>) -> Result<(), ApiError> {
+    Expand::parse(paths.unwrap_or_default(), false)?.ensure_only(&[])
+}
+
+impl FormParams {
+    /// Checks that the request carries no parameter but a (refused) `expand`.
+    pub fn expect_no_options(self) -> Result<(), ApiError> {
+        let params: ExpandOnly = self.into_typed()?;
+        refuse_expansion(params.expand)
     }
 }
 

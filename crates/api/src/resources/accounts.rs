@@ -12,7 +12,7 @@ use serde_json::{json, Value};
 use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::events;
-use crate::expand::Expand;
+use crate::expand::refuse_expansion;
 use crate::form::Update;
 use crate::list::{render_list, ListOptions};
 use crate::metadata;
@@ -90,12 +90,6 @@ struct UpdateAccountParams {
     expand: Option<Vec<String>>,
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RetrieveParams {
-    expand: Option<Vec<String>>,
-}
-
 /// `POST /v1/accounts`
 pub async fn create(
     State(state): State<AppState>,
@@ -104,7 +98,7 @@ pub async fn create(
 ) -> Result<Json<Value>, ApiError> {
     require_platform(&caller)?;
     let params: CreateAccountParams = params.into_typed()?;
-    Expand::parse(params.expand.unwrap_or_default(), false)?.ensure_only(&[])?;
+    refuse_expansion(params.expand)?;
 
     let now = now_unix();
     let profile = params.business_profile.unwrap_or_default();
@@ -153,16 +147,14 @@ pub async fn retrieve(
     Path(id): Path<String>,
     params: FormParams,
 ) -> Result<Json<Value>, ApiError> {
-    let params: RetrieveParams = params.into_typed()?;
-    Expand::parse(params.expand.unwrap_or_default(), false)?.ensure_only(&[])?;
+    params.expect_no_options()?;
     let account = visible_account(&state, &caller, &id).await?;
     Ok(Json(render(&account)))
 }
 
 /// `GET /v1/account`: the account the key acts on.
 pub async fn retrieve_own(caller: Caller, params: FormParams) -> Result<Json<Value>, ApiError> {
-    let params: RetrieveParams = params.into_typed()?;
-    Expand::parse(params.expand.unwrap_or_default(), false)?.ensure_only(&[])?;
+    params.expect_no_options()?;
     Ok(Json(render(&caller.account)))
 }
 
@@ -175,7 +167,7 @@ pub async fn list(
     require_platform(&caller)?;
     let options = ListOptions::take(&mut params)?;
     options.expand.ensure_only(&[])?;
-    let _: RetrieveParams = FormParams(params).into_typed()?;
+    FormParams(params).expect_no_options()?;
 
     let page = accounts::list_connected(
         state.db.pool(),
@@ -197,7 +189,7 @@ pub async fn update(
     params: FormParams,
 ) -> Result<Json<Value>, ApiError> {
     let params: UpdateAccountParams = params.into_typed()?;
-    Expand::parse(params.expand.clone().unwrap_or_default(), false)?.ensure_only(&[])?;
+    refuse_expansion(params.expand.clone())?;
     let mut account = visible_account(&state, &caller, &id).await?;
     let before = render(&account);
 

@@ -9,7 +9,6 @@ use serde_json::Value;
 
 use crate::auth::Caller;
 use crate::error::ApiError;
-use crate::expand::Expand;
 use crate::list::{render_list, ListOptions};
 use crate::params::FormParams;
 use crate::range::RangeParam;
@@ -23,12 +22,6 @@ struct ListFilters {
     availability: Option<String>,
     item_group_id: Option<String>,
     updated: Option<RangeParam>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RetrieveParams {
-    expand: Option<Vec<String>>,
 }
 
 /// `GET /v1/catalog/products`
@@ -82,8 +75,7 @@ pub async fn retrieve(
     Path(id): Path<String>,
     params: FormParams,
 ) -> Result<Json<Value>, ApiError> {
-    let params: RetrieveParams = params.into_typed()?;
-    Expand::parse(params.expand.unwrap_or_default(), false)?.ensure_only(&[])?;
+    params.expect_no_options()?;
     let product = catalog::get(state.db.pool(), caller.account_id(), caller.livemode, &id)
         .await?
         .ok_or_else(|| ApiError::missing("catalog.product", &id))?;

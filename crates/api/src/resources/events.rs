@@ -20,7 +20,6 @@ use serde_json::Value;
 
 use crate::auth::Caller;
 use crate::error::ApiError;
-use crate::expand::Expand;
 use crate::list::{render_list, ListOptions};
 use crate::params::FormParams;
 use crate::range::RangeParam;
@@ -41,12 +40,6 @@ struct ListFilters {
     event_type: Option<String>,
     types: Option<Vec<String>>,
     created: Option<RangeParam>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RetrieveParams {
-    expand: Option<Vec<String>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -118,8 +111,7 @@ pub async fn retrieve(
     Path(id): Path<String>,
     params: FormParams,
 ) -> Result<Json<Value>, ApiError> {
-    let params: RetrieveParams = params.into_typed()?;
-    Expand::parse(params.expand.unwrap_or_default(), false)?.ensure_only(&[])?;
+    params.expect_no_options()?;
     let event = owned_event(&state, &caller, &id).await?;
     Ok(Json(render::event(&event)))
 }

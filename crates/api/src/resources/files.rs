@@ -371,12 +371,6 @@ struct ListFilters {
     purpose: Option<String>,
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RetrieveParams {
-    expand: Option<Vec<String>>,
-}
-
 /// `GET /v1/files/{id}`
 pub async fn retrieve(
     State(state): State<AppState>,
@@ -385,8 +379,7 @@ pub async fn retrieve(
     Path(id): Path<String>,
     params: FormParams,
 ) -> Result<Json<Value>, ApiError> {
-    let params: RetrieveParams = params.into_typed()?;
-    crate::expand::Expand::parse(params.expand.unwrap_or_default(), false)?.ensure_only(&[])?;
+    params.expect_no_options()?;
     let file = owned_file(&state, &caller, &id).await?;
     Ok(Json(render(&file, &base_url(&state, &headers))))
 }

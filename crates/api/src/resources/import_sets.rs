@@ -16,7 +16,7 @@ use serde_json::{json, Value};
 use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::events;
-use crate::expand::Expand;
+use crate::expand::refuse_expansion;
 use crate::list::{render_list, ListOptions};
 use crate::params::FormParams;
 use crate::state::AppState;
@@ -58,12 +58,6 @@ struct ListFilters {
     standard_data_format: Option<String>,
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RetrieveParams {
-    expand: Option<Vec<String>>,
-}
-
 /// `POST /v1/data_management/import_sets`
 pub async fn create(
     State(state): State<AppState>,
@@ -71,7 +65,7 @@ pub async fn create(
     params: FormParams,
 ) -> Result<Json<Value>, ApiError> {
     let params: CreateParams = params.into_typed()?;
-    Expand::parse(params.expand.clone().unwrap_or_default(), false)?.ensure_only(&[])?;
+    refuse_expansion(params.expand.clone())?;
     let format = checked_format(&params.standard_data_format)?;
     let file = files::get(
         state.db.pool(),
@@ -178,8 +172,7 @@ pub async fn retrieve(
     Path(id): Path<String>,
     params: FormParams,
 ) -> Result<Json<Value>, ApiError> {
-    let params: RetrieveParams = params.into_typed()?;
-    Expand::parse(params.expand.unwrap_or_default(), false)?.ensure_only(&[])?;
+    params.expect_no_options()?;
     let import_set = owned(&state, &caller, &id).await?;
     Ok(Json(render::import_set(&import_set)))
 }
@@ -236,7 +229,7 @@ pub async fn archive(
     Path(id): Path<String>,
     params: FormParams,
 ) -> Result<Json<Value>, ApiError> {
-    let _: RetrieveParams = params.into_typed()?;
+    params.expect_no_options()?;
     let mut import_set = owned(&state, &caller, &id).await?;
     if import_set.status == PENDING {
         return Err(ApiError::invalid(

@@ -15,7 +15,7 @@ use serde_json::{json, Value};
 
 use crate::auth::Caller;
 use crate::error::ApiError;
-use crate::expand::Expand;
+use crate::expand::refuse_expansion;
 use crate::form::Update;
 use crate::list::{render_list, ListOptions};
 use crate::metadata;
@@ -58,12 +58,6 @@ struct RollParams {
     expires_in: Option<i64>,
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RetrieveParams {
-    expand: Option<Vec<String>>,
-}
-
 /// `POST /v1/webhook_endpoints`
 pub async fn create(
     State(state): State<AppState>,
@@ -71,7 +65,7 @@ pub async fn create(
     params: FormParams,
 ) -> Result<Json<Value>, ApiError> {
     let params: CreateParams = params.into_typed()?;
-    no_expansion(params.expand.clone())?;
+    refuse_expansion(params.expand.clone())?;
     if params.connect && !caller.is_platform() {
         return Err(ApiError::invalid_param(
             "connect",
@@ -114,8 +108,7 @@ pub async fn retrieve(
     Path(id): Path<String>,
     params: FormParams,
 ) -> Result<Json<Value>, ApiError> {
-    let params: RetrieveParams = params.into_typed()?;
-    no_expansion(params.expand)?;
+    params.expect_no_options()?;
     let endpoint = owned_endpoint(&state, &caller, &id).await?;
     Ok(Json(render::endpoint(&endpoint, None)))
 }
@@ -128,8 +121,7 @@ pub async fn list(
 ) -> Result<Json<Value>, ApiError> {
     let options = ListOptions::take(&mut params)?;
     options.expand.ensure_only(&[])?;
-    let filters: RetrieveParams = FormParams(params).into_typed()?;
-    no_expansion(filters.expand)?;
+    FormParams(params).expect_no_options()?;
     let page = webhooks::list(
         state.db.pool(),
         caller.account_id(),
@@ -152,7 +144,7 @@ pub async fn update(
     params: FormParams,
 ) -> Result<Json<Value>, ApiError> {
     let params: UpdateParams = params.into_typed()?;
-    no_expansion(params.expand.clone())?;
+    refuse_expansion(params.expand.clone())?;
     let mut endpoint = owned_endpoint(&state, &caller, &id).await?;
 
     if let Some(url) = &params.url {
@@ -238,19 +230,13 @@ pub async fn attempts(
 ) -> Result<Json<Value>, ApiError> {
     let options = ListOptions::take(&mut params)?;
     options.expand.ensure_only(&[])?;
-    let filters: RetrieveParams = FormParams(params).into_typed()?;
-    no_expansion(filters.expand)?;
+    FormParams(params).expect_no_options()?;
     let endpoint = owned_endpoint(&state, &caller, &id).await?;
     let page = webhooks::list_attempts(state.db.pool(), &endpoint.id, &options.page).await?;
     let url = format!("/v1/webhook_endpoints/{}/attempts", endpoint.id);
     Ok(Json(render_list(&url, page, |attempt| {
         render::attempt(&attempt)
     })))
-}
-
-/// Nothing on an endpoint can be expanded.
-fn no_expansion(expand: Option<Vec<String>>) -> Result<(), ApiError> {
-    Expand::parse(expand.unwrap_or_default(), false)?.ensure_only(&[])
 }
 
 async fn owned_endpoint(
