@@ -1,6 +1,7 @@
 //! One delivery: sign the event, POST it, record the attempt, and decide
 //! what happens next (done, retry later, give up, or disable the endpoint).
 
+use std::collections::HashMap;
 use std::time::Instant;
 
 use mercato_core::ids::WebhookAttemptId;
@@ -8,12 +9,14 @@ use mercato_core::time::{now_unix, now_unix_millis};
 use mercato_store::events::{self, Event, NewEvent, RequestInfo};
 use mercato_store::jobs::{self, ClaimedJob, JobState};
 use mercato_store::webhooks::{self, Attempt, WebhookEndpoint, DISABLED, ENABLED};
-use mercato_store::{accounts, StoreError};
+use mercato_store::{accounts, StoreError, WriteTx};
 
 use crate::outbound::{check_url, TargetPolicy};
 use crate::worker::DeliveryWorker;
 use crate::{render, signing};
 
+/// How far a job for a saturated endpoint is put back.
+const ENDPOINT_BUSY_DELAY_MS: i64 = 1_000;
 /// How much of a response body is kept with the attempt.
 const RESPONSE_HEAD_BYTES: usize = 512;
 
@@ -43,29 +46,88 @@ enum Next {
     RetryOrGiveUp,
 }
 
+/// What a claimed job is to be sent to, loaded for a whole claim at once.
+pub(crate) enum Target {
+    Ready(Box<(WebhookEndpoint, Event)>),
+    /// The event or endpoint is gone, or the endpoint is disabled.
+    Gone,
+    /// The store could not be read; the job is put back.
+    Unavailable,
+}
+
+/// What a delivery task hands to the recorder.
+pub(crate) enum Outcome {
+    /// The event was sent (or sending failed) and the attempt is recorded.
+    Attempted(Box<Attempted>),
+    /// Nothing to send; the job ends without an attempt.
+    NothingToSend(ClaimedJob),
+    /// The job could not run yet (its endpoint stayed saturated, or the
+    /// store could not be read); it is put back for later without counting
+    /// as an attempt.
+    PutBack(ClaimedJob),
+}
+
+pub(crate) struct Attempted {
+    job: ClaimedJob,
+    endpoint: WebhookEndpoint,
+    event: Event,
+    sent: Sent,
+}
+
 impl DeliveryWorker {
-    /// Delivers one job; errors are logged, and the job's lease makes sure
-    /// it is tried again.
-    pub(crate) async fn deliver(&self, job: ClaimedJob) {
-        if let Err(error) = self.try_deliver(&job).await {
-            tracing::warn!(target: "mercato::webhooks", job = %job.id, %error, "delivery failed to run");
-        }
+    /// The target of each claimed job, in order, from two queries.
+    pub(crate) async fn load_targets(&self, claimed: &[ClaimedJob]) -> Vec<Target> {
+        let field = |job: &ClaimedJob, name: &str| -> String {
+            job.payload[name].as_str().unwrap_or_default().to_owned()
+        };
+        let event_ids: Vec<String> = claimed.iter().map(|job| field(job, "event_id")).collect();
+        let endpoint_ids: Vec<String> = claimed
+            .iter()
+            .map(|job| field(job, "endpoint_id"))
+            .collect();
+        let (distinct_events, distinct_endpoints) = (distinct(&event_ids), distinct(&endpoint_ids));
+        let loaded = tokio::try_join!(
+            events::get_for_delivery(self.db.pool(), &distinct_events),
+            webhooks::get_for_delivery(self.db.pool(), &distinct_endpoints),
+        );
+        let (events, endpoints) = match loaded {
+            Ok(loaded) => loaded,
+            Err(error) => {
+                tracing::warn!(target: "mercato::webhooks", %error, "could not load deliveries");
+                return claimed.iter().map(|_| Target::Unavailable).collect();
+            }
+        };
+
+        let events: HashMap<String, Event> = events
+            .into_iter()
+            .map(|event| (event.id.to_string(), event))
+            .collect();
+        let endpoints: HashMap<String, WebhookEndpoint> = endpoints
+            .into_iter()
+            .filter(|endpoint| endpoint.status == ENABLED)
+            .map(|endpoint| (endpoint.id.to_string(), endpoint))
+            .collect();
+        event_ids
+            .iter()
+            .zip(&endpoint_ids)
+            .map(|(event_id, endpoint_id)| {
+                match (endpoints.get(endpoint_id), events.get(event_id)) {
+                    (Some(endpoint), Some(event)) => {
+                        Target::Ready(Box::new((endpoint.clone(), event.clone())))
+                    }
+                    _ => Target::Gone,
+                }
+            })
+            .collect()
     }
 
-    async fn try_deliver(&self, job: &ClaimedJob) -> Result<(), StoreError> {
-        let event_id = job.payload["event_id"].as_str().unwrap_or_default();
-        let endpoint_id = job.payload["endpoint_id"].as_str().unwrap_or_default();
-        let endpoint = webhooks::get_for_delivery(self.db.pool(), endpoint_id).await?;
-        let event = events::get_for_delivery(self.db.pool(), event_id).await?;
-        let (Some(endpoint), Some(event)) = (endpoint, event) else {
-            jobs::complete(&self.db, job).await?;
-            return Ok(());
-        };
-        if endpoint.status != ENABLED {
-            jobs::complete(&self.db, job).await?;
-            return Ok(());
-        }
-
+    /// Sends one job's event and says what happened.
+    pub(crate) async fn attempt(
+        &self,
+        job: ClaimedJob,
+        endpoint: WebhookEndpoint,
+        event: Event,
+    ) -> Outcome {
         let sent = self.send(&endpoint, &event).await;
         tracing::info!(
             target: "mercato::webhooks",
@@ -76,7 +138,31 @@ impl DeliveryWorker {
             error = sent.error.as_deref(),
             "delivery attempted"
         );
-        self.record(job, &endpoint, &event, &sent).await
+        Outcome::Attempted(Box::new(Attempted {
+            job,
+            endpoint,
+            event,
+            sent,
+        }))
+    }
+
+    /// Saves a batch of outcomes in one transaction.
+    pub(crate) async fn record_batch(&self, outcomes: &[Outcome]) -> Result<(), StoreError> {
+        let mut tx = self.db.write().await?;
+        for outcome in outcomes {
+            match outcome {
+                Outcome::Attempted(attempted) => self.record(&mut tx, attempted).await?,
+                Outcome::NothingToSend(job) => {
+                    jobs::finish_in(&mut tx, job, JobState::Succeeded, None, None).await?;
+                }
+                Outcome::PutBack(job) => {
+                    let later = now_unix_millis() + ENDPOINT_BUSY_DELAY_MS;
+                    jobs::defer_in(&mut tx, job, later).await?;
+                }
+            }
+        }
+        tx.commit().await?;
+        Ok(())
     }
 
     async fn send(&self, endpoint: &WebhookEndpoint, event: &Event) -> Sent {
@@ -147,17 +233,16 @@ impl DeliveryWorker {
     }
 
     /// Saves the attempt, its consequences for the endpoint and event, and
-    /// the job's next state, in one transaction. Only the fields the worker owns are written, so a
-    /// change made through the API while the delivery was in flight stays.
-    async fn record(
-        &self,
-        job: &ClaimedJob,
-        endpoint: &WebhookEndpoint,
-        event: &Event,
-        sent: &Sent,
-    ) -> Result<(), StoreError> {
+    /// the job's next state. Only the fields the worker owns are written, so
+    /// a change made through the API while the delivery was in flight stays.
+    async fn record(&self, tx: &mut WriteTx, attempted: &Attempted) -> Result<(), StoreError> {
+        let Attempted {
+            job,
+            endpoint,
+            event,
+            sent,
+        } = attempted;
         let now = now_unix();
-        let mut tx = self.db.write().await?;
         webhooks::insert_attempt(tx.conn(), &attempt_record(endpoint, event, sent, now)).await?;
 
         let next = if sent.succeeded() {
@@ -167,13 +252,13 @@ impl DeliveryWorker {
             }
             Next::Done
         } else if sent.gone() {
-            self.disable(&mut tx, endpoint, "the endpoint answered 410 Gone", now)
+            self.disable(tx, endpoint, "the endpoint answered 410 Gone", now)
                 .await?;
             Next::Done
         } else {
             let failing_since = endpoint.failing_since.unwrap_or(now);
             if now - failing_since >= self.settings.disable_after_failing_secs {
-                self.disable(&mut tx, endpoint, "every delivery failed for too long", now)
+                self.disable(tx, endpoint, "every delivery failed for too long", now)
                     .await?;
                 Next::Done
             } else {
@@ -184,8 +269,7 @@ impl DeliveryWorker {
             }
         };
         let (state, run_at_ms, error) = self.job_outcome(job, event, next);
-        jobs::finish_in(&mut tx, job, state, run_at_ms, error).await?;
-        tx.commit().await?;
+        jobs::finish_in(tx, job, state, run_at_ms, error).await?;
         Ok(())
     }
 
@@ -193,7 +277,7 @@ impl DeliveryWorker {
     /// (an extension) for its account, which other endpoints may receive.
     async fn disable(
         &self,
-        tx: &mut mercato_store::WriteTx,
+        tx: &mut WriteTx,
         endpoint: &WebhookEndpoint,
         reason: &str,
         now: i64,
@@ -294,6 +378,13 @@ fn describe(error: &reqwest::Error, timeout_secs: u64) -> String {
         source = cause.source();
     }
     text
+}
+
+fn distinct(ids: &[String]) -> Vec<&str> {
+    let mut distinct: Vec<&str> = ids.iter().map(String::as_str).collect();
+    distinct.sort_unstable();
+    distinct.dedup();
+    distinct
 }
 
 fn elapsed_ms(started: Instant) -> i64 {

@@ -1,12 +1,13 @@
 //! The delivery worker: one claim loop per process that takes
-//! `webhook.deliver` jobs from the queue and runs each delivery in its own
-//! task.
+//! `webhook.deliver` jobs from the queue in batches, runs each delivery in
+//! its own task, and hands the outcomes to one recorder task that saves
+//! many of them per transaction.
 //!
 //! Two limits keep one slow endpoint from holding up the rest: at most
 //! `concurrency` deliveries run at once in all, and at most
-//! `endpoint_concurrency` to any one endpoint. A job whose endpoint is
-//! saturated is put back for a second without counting as an attempt, so
-//! the loop moves on to other endpoints' jobs.
+//! `endpoint_concurrency` to any one endpoint. A job whose endpoint
+//! stays saturated is put back for a second without counting as an
+//! attempt, so other endpoints' jobs go on.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -18,15 +19,17 @@ use mercato_core::Config;
 use mercato_store::events::DELIVERY_JOB;
 use mercato_store::jobs::{self, ClaimedJob};
 use mercato_store::Db;
-use tokio::sync::{watch, OwnedSemaphorePermit, Semaphore};
+use tokio::sync::{mpsc, watch, OwnedSemaphorePermit, Semaphore};
 
+use crate::deliver::{Outcome, Target};
 use crate::outbound::{self, TargetPolicy};
 use crate::retry::RetryPolicy;
 
-/// How long the loop waits for a busy endpoint before putting its job back.
-const ENDPOINT_WAIT: Duration = Duration::from_millis(20);
-/// How far a job for a saturated endpoint is put back.
-const ENDPOINT_BUSY_DELAY_MS: i64 = 1_000;
+/// How long a claimed job waits for a slot at its endpoint before it is put
+/// back. The wait holds one of the global slots, so it stays short.
+const ENDPOINT_WAIT: Duration = Duration::from_millis(250);
+/// The most outcomes saved in one transaction.
+const RECORD_BATCH: usize = 256;
 /// Extra lease beyond the delivery timeout, for recording the outcome.
 const LEASE_MARGIN_MS: i64 = 30_000;
 
@@ -112,15 +115,19 @@ impl DeliveryWorker {
         }
     }
 
-    /// Claims and runs deliveries until `stop` turns true.
+    /// Claims and runs deliveries until `stop` turns true. Each claim takes
+    /// as many jobs as there are free delivery slots, and one recorder task
+    /// saves the outcomes of many deliveries per transaction.
     pub async fn run(self: Arc<Self>, mut stop: watch::Receiver<bool>) {
         let in_flight = Arc::new(Semaphore::new(self.settings.concurrency));
+        let (outcomes, outcomes_to_record) = mpsc::channel(self.settings.concurrency);
+        tokio::spawn(Arc::clone(&self).record_outcomes(outcomes_to_record));
         tracing::info!(target: "mercato::webhooks", concurrency = self.settings.concurrency, "delivery worker started");
         loop {
-            let permit = tokio::select! {
-                permit = in_flight.clone().acquire_owned() => match permit {
-                    Ok(permit) => permit,
-                    Err(_) => break,
+            let permits = tokio::select! {
+                permits = free_slots(&in_flight) => match permits {
+                    Some(permits) => permits,
+                    None => break,
                 },
                 _ = stop.changed() => break,
             };
@@ -128,56 +135,87 @@ impl DeliveryWorker {
             tokio::pin!(jobs_added);
             jobs_added.as_mut().enable();
 
-            match jobs::claim(
+            let wanted = permits.len();
+            let claimed = jobs::claim_many(
                 &self.db,
                 &[DELIVERY_JOB],
                 now_unix_millis(),
                 self.settings.lease_ms(),
+                wanted,
             )
-            .await
-            {
-                Ok(Some(job)) => self.dispatch(job, permit).await,
-                Ok(None) => {
-                    drop(permit);
-                    tokio::select! {
-                        () = &mut jobs_added => {}
-                        () = tokio::time::sleep(self.settings.poll_interval) => {}
-                        _ = stop.changed() => break,
+            .await;
+            let queue_drained = match claimed {
+                Ok(claimed) => {
+                    let drained = claimed.len() < wanted;
+                    let targets = self.load_targets(&claimed).await;
+                    for ((job, target), permit) in claimed.into_iter().zip(targets).zip(permits) {
+                        self.dispatch(job, target, permit, outcomes.clone());
                     }
+                    drained
                 }
                 Err(error) => {
-                    drop(permit);
-                    tracing::warn!(target: "mercato::webhooks", %error, "could not claim a delivery");
-                    tokio::time::sleep(self.settings.poll_interval).await;
+                    tracing::warn!(target: "mercato::webhooks", %error, "could not claim deliveries");
+                    true
+                }
+            };
+            if queue_drained {
+                tokio::select! {
+                    () = &mut jobs_added => {}
+                    () = tokio::time::sleep(self.settings.poll_interval) => {}
+                    _ = stop.changed() => break,
                 }
             }
         }
         tracing::info!(target: "mercato::webhooks", "delivery worker stopped");
     }
 
-    /// Runs the job in its own task if its endpoint has a free slot, or puts
-    /// it back for later.
-    async fn dispatch(self: &Arc<Self>, job: ClaimedJob, permit: OwnedSemaphorePermit) {
-        let endpoint_id = job.payload["endpoint_id"]
-            .as_str()
-            .unwrap_or_default()
-            .to_owned();
-        let slot = self.endpoint_slot(&endpoint_id);
-        let acquired = tokio::time::timeout(ENDPOINT_WAIT, slot.acquire_owned()).await;
-        let Ok(Ok(slot_permit)) = acquired else {
-            let later = now_unix_millis() + ENDPOINT_BUSY_DELAY_MS;
-            if let Err(error) = jobs::defer(&self.db, &job, later).await {
-                tracing::warn!(target: "mercato::webhooks", %error, "could not put a delivery back");
-            }
-            return;
-        };
-
+    /// Runs the job in its own task once its endpoint has a free slot, or
+    /// puts it back for later if the endpoint stays saturated. The outcome
+    /// goes to the recorder, whose bounded queue holds the global slot until
+    /// there is room.
+    fn dispatch(
+        self: &Arc<Self>,
+        job: ClaimedJob,
+        target: Target,
+        permit: OwnedSemaphorePermit,
+        outcomes: mpsc::Sender<Outcome>,
+    ) {
         let worker = Arc::clone(self);
         tokio::spawn(async move {
-            worker.deliver(job).await;
-            drop(slot_permit);
+            let outcome = match target {
+                Target::Ready(ready) => {
+                    let (endpoint, event) = *ready;
+                    let slot = worker.endpoint_slot(endpoint.id.as_str());
+                    match tokio::time::timeout(ENDPOINT_WAIT, slot.acquire_owned()).await {
+                        Ok(Ok(_slot_permit)) => worker.attempt(job, endpoint, event).await,
+                        _ => Outcome::PutBack(job),
+                    }
+                }
+                Target::Gone => Outcome::NothingToSend(job),
+                Target::Unavailable => Outcome::PutBack(job),
+            };
+            if outcomes.send(outcome).await.is_err() {
+                tracing::warn!(target: "mercato::webhooks", "the recorder stopped; the delivery runs again when its lease expires");
+            }
             drop(permit);
         });
+    }
+
+    /// Saves outcomes as they come, up to [`RECORD_BATCH`] per transaction,
+    /// until every sender is gone.
+    async fn record_outcomes(self: Arc<Self>, mut outcomes: mpsc::Receiver<Outcome>) {
+        let mut batch = Vec::with_capacity(RECORD_BATCH);
+        while outcomes.recv_many(&mut batch, RECORD_BATCH).await > 0 {
+            if let Err(error) = self.record_batch(&batch).await {
+                tracing::warn!(
+                    target: "mercato::webhooks",
+                    %error,
+                    deliveries = batch.len(),
+                    "could not record deliveries; they run again when their leases expire"
+                );
+            }
+            batch.clear();
+        }
     }
 
     fn endpoint_slot(&self, endpoint_id: &str) -> Arc<Semaphore> {
@@ -190,4 +228,15 @@ impl DeliveryWorker {
             .or_insert_with(|| Arc::new(Semaphore::new(self.settings.endpoint_concurrency)))
             .clone()
     }
+}
+
+/// Waits for one free delivery slot, then takes every other free one
+/// without waiting; `None` once the semaphore is closed.
+async fn free_slots(in_flight: &Arc<Semaphore>) -> Option<Vec<OwnedSemaphorePermit>> {
+    let first = Arc::clone(in_flight).acquire_owned().await.ok()?;
+    let mut permits = vec![first];
+    while let Ok(permit) = Arc::clone(in_flight).try_acquire_owned() {
+        permits.push(permit);
+    }
+    Some(permits)
 }

@@ -13,7 +13,7 @@ use serde_json::Value;
 use sqlx::{AnyConnection, AnyPool, FromRow};
 
 use crate::list::{Bind, ListQuery, Op, Page, PageRequest};
-use crate::{Backend, StoreError, WriteTx};
+use crate::{numbered_placeholders, Backend, StoreError, WriteTx};
 
 /// Rows per staging `INSERT`; 7 values each stays far below both backends'
 /// parameter limits.
@@ -161,13 +161,10 @@ pub async fn current_data(
 ) -> Result<Vec<(String, String)>, StoreError> {
     let mut found = Vec::new();
     for chunk in product_ids.chunks(STAGING_BATCH) {
-        let placeholders: Vec<String> = (0..chunk.len())
-            .map(|index| format!("${}", index + 3))
-            .collect();
         let sql = format!(
             "SELECT product_id, data FROM catalog_products \
              WHERE account_id = $1 AND livemode = $2 AND product_id IN ({})",
-            placeholders.join(", ")
+            numbered_placeholders(3, chunk.len())
         );
         let mut query = sqlx::query_as::<_, (String, String)>(&sql)
             .bind(account_id.as_str().to_owned())

@@ -9,7 +9,7 @@ use serde_json::{json, Value};
 use sqlx::{AnyPool, FromRow};
 
 use crate::list::{Bind, ListQuery, Op, Page, PageRequest};
-use crate::{jobs, webhooks, Db, StoreError, WriteTx};
+use crate::{jobs, numbered_placeholders, webhooks, Db, StoreError, WriteTx};
 
 /// The job kind that delivers one event to one endpoint.
 pub const DELIVERY_JOB: &str = "webhook.deliver";
@@ -198,14 +198,21 @@ pub async fn get(
     row.map(Event::try_from).transpose()
 }
 
-/// An event by id alone, for the delivery worker.
-pub async fn get_for_delivery(pool: &AnyPool, id: &str) -> Result<Option<Event>, StoreError> {
-    let row: Option<EventRow> =
-        sqlx::query_as(&format!("SELECT {COLUMNS} FROM events WHERE id = $1"))
-            .bind(id.to_owned())
-            .fetch_optional(pool)
-            .await?;
-    row.map(Event::try_from).transpose()
+/// The events among `ids` that exist, for the delivery worker.
+pub async fn get_for_delivery(pool: &AnyPool, ids: &[&str]) -> Result<Vec<Event>, StoreError> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let sql = format!(
+        "SELECT {COLUMNS} FROM events WHERE id IN ({})",
+        numbered_placeholders(1, ids.len())
+    );
+    let mut query = sqlx::query_as::<_, EventRow>(&sql);
+    for id in ids {
+        query = query.bind((*id).to_owned());
+    }
+    let rows = query.fetch_all(pool).await?;
+    rows.into_iter().map(Event::try_from).collect()
 }
 
 /// Filters of `GET /v1/events`.

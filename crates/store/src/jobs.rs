@@ -15,7 +15,7 @@ use mercato_core::ids::{random_token, JobId};
 use mercato_core::time::now_unix;
 use sqlx::{AnyPool, FromRow};
 
-use crate::{Backend, Db, StoreError, WriteTx};
+use crate::{numbered_placeholders, Backend, Db, StoreError, WriteTx};
 
 /// Lifecycle of a job row.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -113,48 +113,64 @@ pub async fn enqueue(
 
 /// Claims the job that has waited longest among those ready at `now_ms` of
 /// the given kinds, for `lease_ms`: first one whose worker's lease expired,
-/// else the queued one due first. Each of the two lookups reads one index
-/// in order, so a claim stays cheap however long the queue grows.
+/// else the queued one due first.
 pub async fn claim(
     db: &Db,
     kinds: &[&str],
     now_ms: i64,
     lease_ms: i64,
 ) -> Result<Option<ClaimedJob>, StoreError> {
-    if kinds.is_empty() {
-        return Ok(None);
+    Ok(claim_many(db, kinds, now_ms, lease_ms, 1).await?.pop())
+}
+
+/// Claims up to `limit` ready jobs of the given kinds in one transaction,
+/// for `lease_ms`: jobs whose worker's lease expired first, then queued
+/// ones in the order they fell due. Each of the two lookups reads one index
+/// in order, so a claim stays cheap however long the queue grows.
+pub async fn claim_many(
+    db: &Db,
+    kinds: &[&str],
+    now_ms: i64,
+    lease_ms: i64,
+    limit: usize,
+) -> Result<Vec<ClaimedJob>, StoreError> {
+    if kinds.is_empty() || limit == 0 {
+        return Ok(Vec::new());
     }
     let lease_token = random_token(24);
     let mut tx = db.write().await?;
-    let mut row = None;
+    let mut rows = Vec::new();
     for lookup in [Lookup::Abandoned, Lookup::Due] {
+        let wanted = limit - rows.len();
+        if wanted == 0 {
+            break;
+        }
         let sql = claim_sql(db.backend(), lookup, kinds.len());
         let mut query = sqlx::query_as::<_, ClaimedRow>(&sql)
             .bind(lease_token.clone())
             .bind(now_ms + lease_ms)
             .bind(now_ms / 1000)
-            .bind(now_ms);
+            .bind(now_ms)
+            .bind(i64::try_from(wanted).unwrap_or(i64::MAX));
         for kind in kinds {
             query = query.bind((*kind).to_owned());
         }
-        row = query.fetch_optional(tx.conn()).await?;
-        if row.is_some() {
-            break;
-        }
+        rows.extend(query.fetch_all(tx.conn()).await?);
     }
     tx.commit().await?;
 
-    row.map(|row| {
-        Ok(ClaimedJob {
-            id: JobId::from_stored(row.id),
-            kind: row.kind,
-            payload: serde_json::from_str(&row.payload)?,
-            attempts: row.attempts,
-            lease_token: lease_token.clone(),
-            lease_expires_at_ms: row.lease_expires_at_ms,
+    rows.into_iter()
+        .map(|row| {
+            Ok(ClaimedJob {
+                id: JobId::from_stored(row.id),
+                kind: row.kind,
+                payload: serde_json::from_str(&row.payload)?,
+                attempts: row.attempts,
+                lease_token: lease_token.clone(),
+                lease_expires_at_ms: row.lease_expires_at_ms,
+            })
         })
-    })
-    .transpose()
+        .collect()
 }
 
 /// Which jobs a claim looks at.
@@ -167,10 +183,7 @@ enum Lookup {
 }
 
 fn claim_sql(backend: Backend, lookup: Lookup, kind_count: usize) -> String {
-    let kind_placeholders = (0..kind_count)
-        .map(|index| format!("${}", index + 5))
-        .collect::<Vec<_>>()
-        .join(", ");
+    let kind_placeholders = numbered_placeholders(6, kind_count);
     let lock_clause = match backend {
         Backend::Postgres => "FOR UPDATE SKIP LOCKED",
         Backend::Sqlite => "",
@@ -185,8 +198,8 @@ fn claim_sql(backend: Backend, lookup: Lookup, kind_count: usize) -> String {
     format!(
         "UPDATE jobs SET state = 'running', lease_owner = $1, lease_expires_at_ms = $2, \
          attempts = attempts + 1, updated = $3 \
-         WHERE seq = (SELECT seq FROM jobs WHERE {condition} AND kind IN ({kind_placeholders}) \
-           ORDER BY {order} LIMIT 1 {lock_clause}) \
+         WHERE seq IN (SELECT seq FROM jobs WHERE {condition} AND kind IN ({kind_placeholders}) \
+           ORDER BY {order} LIMIT $5 {lock_clause}) \
          RETURNING id, kind, payload, attempts, lease_expires_at_ms"
     )
 }
@@ -215,6 +228,17 @@ pub async fn fail(db: &Db, job: &ClaimedJob, error: &str) -> Result<bool, StoreE
 /// attempt, for a worker that cannot run it yet (its target is busy).
 pub async fn defer(db: &Db, job: &ClaimedJob, run_at_ms: i64) -> Result<bool, StoreError> {
     let mut tx = db.write().await?;
+    let deferred = defer_in(&mut tx, job, run_at_ms).await?;
+    tx.commit().await?;
+    Ok(deferred)
+}
+
+/// [`defer`] inside the caller's transaction.
+pub async fn defer_in(
+    tx: &mut WriteTx,
+    job: &ClaimedJob,
+    run_at_ms: i64,
+) -> Result<bool, StoreError> {
     let result = sqlx::query(
         "UPDATE jobs SET state = 'queued', run_at_ms = $1, attempts = attempts - 1, \
          lease_owner = NULL, lease_expires_at_ms = NULL \
@@ -225,7 +249,6 @@ pub async fn defer(db: &Db, job: &ClaimedJob, run_at_ms: i64) -> Result<bool, St
     .bind(job.lease_token.clone())
     .execute(tx.conn())
     .await?;
-    tx.commit().await?;
     Ok(result.rows_affected() == 1)
 }
 

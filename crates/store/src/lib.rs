@@ -27,3 +27,13 @@ pub mod webhooks;
 
 pub use db::{Backend, Db, WriteTx};
 pub use error::StoreError;
+
+/// `$first, $first+1, ...`: `count` numbered placeholders for an `IN` list.
+/// Keep lists short on SQLite, where binding numbered parameters costs time
+/// in the square of their number.
+pub(crate) fn numbered_placeholders(first: usize, count: usize) -> String {
+    (first..first + count)
+        .map(|number| format!("${number}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}

@@ -10,7 +10,7 @@ use sqlx::{AnyConnection, AnyPool, FromRow};
 
 use crate::accounts::Metadata;
 use crate::list::{Bind, ListQuery, Page, PageRequest};
-use crate::{Db, StoreError};
+use crate::{numbered_placeholders, Db, StoreError};
 
 /// `status` of an endpoint that receives events.
 pub const ENABLED: &str = "enabled";
@@ -235,18 +235,25 @@ pub async fn get(
     row.map(WebhookEndpoint::try_from).transpose()
 }
 
-/// An endpoint by id alone, for the delivery worker; `None` when deleted.
+/// The endpoints among `ids` that exist and are not deleted, for the
+/// delivery worker.
 pub async fn get_for_delivery(
     pool: &AnyPool,
-    id: &str,
-) -> Result<Option<WebhookEndpoint>, StoreError> {
-    let row: Option<EndpointRow> = sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM webhook_endpoints WHERE id = $1 AND deleted = 0"
-    ))
-    .bind(id.to_owned())
-    .fetch_optional(pool)
-    .await?;
-    row.map(WebhookEndpoint::try_from).transpose()
+    ids: &[&str],
+) -> Result<Vec<WebhookEndpoint>, StoreError> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let sql = format!(
+        "SELECT {COLUMNS} FROM webhook_endpoints WHERE deleted = 0 AND id IN ({})",
+        numbered_placeholders(1, ids.len())
+    );
+    let mut query = sqlx::query_as::<_, EndpointRow>(&sql);
+    for id in ids {
+        query = query.bind((*id).to_owned());
+    }
+    let rows = query.fetch_all(pool).await?;
+    rows.into_iter().map(WebhookEndpoint::try_from).collect()
 }
 
 /// One page of an account's endpoints in one mode.
