@@ -20,6 +20,7 @@ pub mod columns;
 mod currencies;
 pub mod dates;
 pub mod feed;
+mod field_names;
 pub mod gtin;
 pub mod header;
 mod html;

@@ -7,6 +7,7 @@
 //! enums in their canonical lower-case spelling.
 
 use std::fmt;
+use std::sync::OnceLock;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
@@ -167,7 +168,9 @@ pub struct ShippingRate {
     pub price: Money,
 }
 
-/// A product or variant as a valid catalog row describes it.
+/// A product or variant as a valid catalog row describes it. Absent
+/// optional fields are left out of its JSON, which keeps a stored catalog
+/// small; [`Product::field_names`] lets a reader show them as `null`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Product {
     pub id: String,
@@ -177,43 +180,77 @@ pub struct Product {
     pub brand: String,
     pub image_link: String,
     pub additional_image_links: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub video_link: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub model_3d_link: Option<String>,
     pub availability: Availability,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub availability_date: Option<FeedDate>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub inventory_quantity: Option<i64>,
     pub inventory_not_tracked: bool,
     pub price: Money,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub sale_price: Option<Money>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub sale_price_effective_date: Option<DateInterval>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub gtin: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub mpn: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub google_product_category: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub product_category: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub condition: Option<Condition>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub age_group: Option<AgeGroup>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub material: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub length: Option<Measure<LengthUnit>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub width: Option<Measure<LengthUnit>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub height: Option<Measure<LengthUnit>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub weight: Option<Measure<WeightUnit>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub item_group_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub item_group_title: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub color: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub size: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub size_system: Option<SizeSystem>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub gender: Option<Gender>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub product_tax_code: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub tax_behavior: Option<TaxBehavior>,
     pub shipping: Vec<ShippingRate>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub free_shipping_threshold: Option<Money>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub popularity_score: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub return_rate: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub product_review_count: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub product_review_rating: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub expiration_date: Option<FeedDate>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub seller_name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub seller_url: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub return_policy: Option<String>,
     /// Absent in the feed: `true`.
     pub enable_search: bool,
@@ -221,14 +258,25 @@ pub struct Product {
     pub enable_checkout: bool,
     /// Absent in the feed: `false`.
     pub disable_checkout: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub custom_label_0: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub custom_label_1: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub custom_label_2: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub custom_label_3: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub custom_label_4: Option<String>,
 }
 
 impl Product {
+    /// The name of every field of the product's JSON, in order.
+    pub fn field_names() -> &'static [&'static str] {
+        static NAMES: OnceLock<&'static [&'static str]> = OnceLock::new();
+        NAMES.get_or_init(crate::field_names::of::<Product>)
+    }
+
     /// A product with only its id, while the rest of its row is read. Every
     /// required field is then either replaced or the row fails, so this
     /// value never leaves the crate as it is.

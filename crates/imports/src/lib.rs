@@ -2,8 +2,9 @@
 //! each ImportSet through the feed pipeline of `mercato-catalog`.
 //!
 //! ```text
-//! file blob ─read, validate (blocking thread)─> staged rows + reports
-//!           ─one transaction─> catalog applied, status, result, event
+//! file blob ─read, validate (blocking thread)─> batches of rows
+//!   ─writer (async task, one transaction)─> catalog rows + reports
+//!   ─same transaction─> reports as Files, status, result, event, job done
 //! ```
 //!
 //! ImportSets of one account run one at a time in creation order: a job
@@ -13,6 +14,7 @@
 mod feed;
 pub mod render;
 mod run;
+mod writer;
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -1,10 +1,12 @@
 //! One ImportSet from its job to its outcome: wait for older ImportSets of
-//! the account, read the feed, keep the reports as Files, then apply the
-//! staged changes, the status, the result and the event in one transaction.
+//! the account, then read the feed while writing its rows, and keep the
+//! reports, the status, the result, the event and the job's end in the
+//! transaction that wrote the rows.
 
 use std::path::PathBuf;
+use std::time::Instant;
 
-use mercato_catalog::{FeedFormat, Stage};
+use mercato_catalog::{FeedFormat, Stage, StageTimes};
 use mercato_core::ids::FileId;
 use mercato_core::time::{now_unix, now_unix_millis};
 use mercato_store::events::{self, NewEvent, RequestInfo};
@@ -12,18 +14,23 @@ use mercato_store::files::{self, StoredFile};
 use mercato_store::import_sets::{
     self, ImportSet, FAILED, PENDING, SUCCEEDED, SUCCEEDED_WITH_ERRORS,
 };
-use mercato_store::jobs::{self, ClaimedJob};
-use mercato_store::{accounts, catalog, StoreError};
+use mercato_store::jobs::{self, ClaimedJob, JobState};
+use mercato_store::{accounts, StoreError, WriteTx};
+use tokio::sync::mpsc;
 
-use crate::feed::{self, FeedFailure, FeedJob, FeedSummary};
+use crate::feed::{self, FeedFailure, Read, ReadJob, Reports};
 use crate::render;
+use crate::writer::{CatalogWriter, Removal};
 use crate::ImportWorker;
 
 /// How far a job waiting for an older ImportSet is put back.
 const WAIT_FOR_OLDER_MS: i64 = 500;
 
-/// Where the reports of a finished read are.
-struct Reports {
+/// Batches the reader may be ahead of the writer.
+const READ_AHEAD_BATCHES: usize = 2;
+
+/// Where the reports are written while the feed is read.
+struct ReportPaths {
     errors: PathBuf,
     warnings: PathBuf,
 }
@@ -58,25 +65,19 @@ impl ImportWorker {
         }
 
         tracing::info!(target: "mercato::imports", import_set = %import_set.id, "import started");
-        let mut tx = self.db.write().await?;
-        catalog::clear_staging(tx.conn(), import_set.id.as_str()).await?;
-        tx.commit().await?;
-
-        let outcome = self.read_feed(&import_set).await?;
-        if self.finish(job, &import_set, outcome).await? {
-            jobs::complete(&self.db, job).await?;
-        } else {
+        let finished = self.import(job, &import_set).await;
+        self.db.clear_live_progress(import_set.id.as_str());
+        if !finished? {
             tracing::warn!(target: "mercato::imports", import_set = %import_set.id, "lease lost; another worker owns this import");
         }
         Ok(())
     }
 
-    /// Reads the feed in a blocking thread; `Err` only for storage failures,
-    /// which make the job retry.
-    async fn read_feed(
-        &self,
-        import_set: &ImportSet,
-    ) -> Result<Result<(FeedSummary, Reports), String>, StoreError> {
+    /// Reads the feed on a blocking thread while this task writes its rows
+    /// in the import's transaction, then finishes the import in that same
+    /// transaction. `Err` only for storage failures, which make the job
+    /// retry; false when the lease was lost and nothing was applied.
+    async fn import(&self, job: &ClaimedJob, import_set: &ImportSet) -> Result<bool, StoreError> {
         let Some(file) = files::get(
             self.db.pool(),
             &import_set.account_id,
@@ -85,108 +86,111 @@ impl ImportWorker {
         )
         .await?
         else {
-            return Ok(Err(format!(
-                "the file {} no longer exists",
-                import_set.file_id
-            )));
+            let reason = format!("the file {} no longer exists", import_set.file_id);
+            return self.fail(job, import_set, &reason).await;
         };
-        let format = FeedFormat::from_standard_data_format(&import_set.standard_data_format)
-            .unwrap_or(FeedFormat::ProductCatalog);
-        let reports = Reports {
-            errors: self.blobs.temporary_path(),
-            warnings: self.blobs.temporary_path(),
-        };
-        let feed_job = FeedJob {
-            db: self.db.clone(),
-            handle: tokio::runtime::Handle::current(),
-            import_set: import_set.clone(),
-            format,
+        let read_job = ReadJob {
+            format: FeedFormat::from_standard_data_format(&import_set.standard_data_format)
+                .unwrap_or(FeedFormat::ProductCatalog),
             source: self.blobs.path_of(&file.blob_key),
-            errors_path: reports.errors.clone(),
-            warnings_path: reports.warnings.clone(),
+            errors_path: self.blobs.temporary_path(),
+            warnings_path: self.blobs.temporary_path(),
+        };
+        let paths = ReportPaths {
+            errors: read_job.errors_path.clone(),
+            warnings: read_job.warnings_path.clone(),
         };
 
-        let read = tokio::task::spawn_blocking(move || feed::process(&feed_job)).await;
-        match read {
-            Ok(Ok(summary)) => Ok(Ok((summary, reports))),
-            Ok(Err(FeedFailure::Store(error))) => Err(error),
-            Ok(Err(failure)) => {
-                remove_reports(&reports).await;
-                Ok(Err(failure.to_string()))
+        let (sender, mut batches) = mpsc::channel(READ_AHEAD_BATCHES);
+        let reader = tokio::task::spawn_blocking(move || feed::read(&read_job, &sender));
+        let mut writer = CatalogWriter::new(&self.db, import_set);
+        let written = write_all(&mut writer, &mut batches).await;
+        drop(batches);
+        let read = match reader.await {
+            Ok(read) => read,
+            Err(_) => Err(FeedFailure::Stopped),
+        };
+
+        match written.and(read) {
+            Ok(times) => self.finish(job, import_set, writer, times, &paths).await,
+            Err(FeedFailure::Store(error)) => {
+                paths.remove().await;
+                Err(error)
             }
-            Err(_) => {
-                remove_reports(&reports).await;
-                Ok(Err("the import stopped unexpectedly".to_owned()))
+            Err(failure) => {
+                drop(writer);
+                paths.remove().await;
+                self.fail(job, import_set, &failure.to_string()).await
             }
         }
     }
 
-    /// Stores the reports, applies the staged changes and records the
-    /// outcome and its event together, only while the job's lease is held.
-    /// False when the lease was lost and nothing was applied.
+    /// Keeps the reports, removes what `mode=replace` did not name, and
+    /// records the outcome, its event and the job's end, all in the
+    /// import's transaction and only while the job's lease is held.
     async fn finish(
         &self,
         job: &ClaimedJob,
         import_set: &ImportSet,
-        outcome: Result<(FeedSummary, Reports), String>,
+        mut writer: CatalogWriter<'_>,
+        times: StageTimes,
+        paths: &ReportPaths,
     ) -> Result<bool, StoreError> {
-        let (summary, reports) = match outcome {
-            Ok(read) => read,
-            Err(reason) => return self.fail(job, import_set, &reason).await,
+        let started = Instant::now();
+        let (errors_report, warnings_report) = match writer.reports.take().map(Reports::finish) {
+            Some(Ok((errors, warnings))) => (errors.has_content, warnings.has_content),
+            Some(Err(error)) => {
+                drop(writer);
+                paths.remove().await;
+                return self.fail(job, import_set, &error.to_string()).await;
+            }
+            None => (false, false),
         };
+
+        let now = now_unix();
+        let removal = if import_set.mode == "replace" && !import_set.validate_only {
+            Removal::Unwritten
+        } else {
+            Removal::Nothing
+        };
+        let mut counts = writer.counts;
+        let apply_time = writer.apply_time;
+        let (mut tx, applied) = writer.finish(removal).await?;
+        if !jobs::holds_lease(tx.conn(), job).await? {
+            return Ok(false);
+        }
+        counts.created = applied.created;
+        counts.updated = applied.updated;
+        counts.deleted = applied.deleted;
         let errors_file = self
-            .keep_report(import_set, &reports.errors, summary.errors_report, "errors")
+            .keep_report(&mut tx, import_set, &paths.errors, errors_report, "errors")
             .await?;
         let warnings_file = self
             .keep_report(
+                &mut tx,
                 import_set,
-                &reports.warnings,
-                summary.warnings_report,
+                &paths.warnings,
+                warnings_report,
                 "warnings",
             )
             .await?;
 
-        let started = std::time::Instant::now();
-        let now = now_unix();
-        let mut tx = self.db.write().await?;
-        if !jobs::holds_lease(tx.conn(), job).await? {
-            return Ok(false);
-        }
-        let mut counts = summary.counts;
-        if !import_set.validate_only {
-            let replace = import_set.mode == "replace";
-            let applied = catalog::apply_staged(
-                &mut tx,
-                &import_set.account_id,
-                import_set.livemode,
-                import_set.id.as_str(),
-                replace,
-                now,
-            )
-            .await?;
-            counts.created = applied.created;
-            counts.updated = applied.updated;
-            counts.deleted = applied.deleted;
-        }
         let status = if counts.errors > 0 {
             SUCCEEDED_WITH_ERRORS
         } else {
             SUCCEEDED
         };
         let mut result = render::result(&counts, errors_file.as_deref(), warnings_file.as_deref());
-        let mut timings = summary.timings;
-        timings.add(Stage::Apply, started.elapsed());
+        let apply = apply_time + started.elapsed();
         result["timings_ms"] = serde_json::json!({
-            "parse": timings.get(Stage::Parse).as_millis() as u64,
-            "validate": timings.get(Stage::Validate).as_millis() as u64,
-            "apply": timings.get(Stage::Apply).as_millis() as u64,
+            "parse": times.get(Stage::Parse).as_millis() as u64,
+            "validate": times.get(Stage::Validate).as_millis() as u64,
+            "apply": apply.as_millis() as u64,
         });
         self.record_outcome(&mut tx, import_set, status, None, &result, now)
             .await?;
+        jobs::finish_in(&mut tx, job, JobState::Succeeded, None, None).await?;
         tx.commit().await?;
-        let mut cleanup = self.db.write().await?;
-        catalog::clear_staging(cleanup.conn(), import_set.id.as_str()).await?;
-        cleanup.commit().await?;
         tracing::info!(
             target: "mercato::imports",
             import_set = %import_set.id,
@@ -198,6 +202,7 @@ impl ImportWorker {
         Ok(true)
     }
 
+    /// Fails the ImportSet with a reason, leaving the catalog as it was.
     async fn fail(
         &self,
         job: &ClaimedJob,
@@ -210,9 +215,9 @@ impl ImportWorker {
         if !jobs::holds_lease(tx.conn(), job).await? {
             return Ok(false);
         }
-        catalog::clear_staging(tx.conn(), import_set.id.as_str()).await?;
         self.record_outcome(&mut tx, import_set, FAILED, Some(reason), &result, now)
             .await?;
+        jobs::finish_in(&mut tx, job, JobState::Succeeded, None, None).await?;
         tx.commit().await?;
         tracing::info!(target: "mercato::imports", import_set = %import_set.id, reason, "import failed");
         Ok(true)
@@ -220,7 +225,7 @@ impl ImportWorker {
 
     async fn record_outcome(
         &self,
-        tx: &mut mercato_store::WriteTx,
+        tx: &mut WriteTx,
         import_set: &ImportSet,
         status: &str,
         failed_reason: Option<&str>,
@@ -259,6 +264,7 @@ impl ImportWorker {
     /// Keeps a report as a File of the account, or removes it when empty.
     async fn keep_report(
         &self,
+        tx: &mut WriteTx,
         import_set: &ImportSet,
         path: &PathBuf,
         has_content: bool,
@@ -284,11 +290,23 @@ impl ImportWorker {
             created: now_unix(),
             expires_at: None,
         };
-        let mut tx = self.db.write().await?;
         files::insert(tx.conn(), &file).await?;
-        tx.commit().await?;
         Ok(Some(file.id.to_string()))
     }
+}
+
+/// Hands the reader's batches to the writer until the reader is done.
+async fn write_all(
+    writer: &mut CatalogWriter<'_>,
+    batches: &mut mpsc::Receiver<Read>,
+) -> Result<(), FeedFailure> {
+    while let Some(read) = batches.recv().await {
+        match read {
+            Read::Opened(reports) => writer.reports = Some(*reports),
+            Read::Rows(rows) => writer.write_batch(rows).await?,
+        }
+    }
+    Ok(())
 }
 
 /// Renews the job's lease until aborted, so that a long import keeps it
@@ -307,7 +325,9 @@ async fn renew_lease(db: mercato_store::Db, mut job: ClaimedJob) {
     }
 }
 
-async fn remove_reports(reports: &Reports) {
-    tokio::fs::remove_file(&reports.errors).await.ok();
-    tokio::fs::remove_file(&reports.warnings).await.ok();
+impl ReportPaths {
+    async fn remove(&self) {
+        tokio::fs::remove_file(&self.errors).await.ok();
+        tokio::fs::remove_file(&self.warnings).await.ok();
+    }
 }

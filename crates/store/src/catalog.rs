@@ -1,183 +1,68 @@
-//! The catalog: products as the store keeps them, and the staging area an
-//! ImportSet fills before it applies.
+//! The catalog: products as the store keeps them, and the writes an
+//! ImportSet makes.
 //!
-//! An import first writes its valid rows to `catalog_staging`, in small
-//! transactions that do not hold up other writers. Applying is then a few
-//! set-based statements in one transaction, so readers see the catalog
-//! either wholly before or wholly after the ImportSet. A crash before that
-//! transaction leaves the catalog untouched; the retried import clears its
-//! staging rows and starts again.
+//! An import writes every change straight into `catalog_products` inside one
+//! transaction that also records its outcome, so readers see the catalog
+//! either wholly before or wholly after the ImportSet, and a crash leaves it
+//! untouched. Writing once, in multi-row statements, keeps a large import
+//! close to the speed of a plain bulk load. On SQLite that transaction holds
+//! the only writer turn while the import runs; on PostgreSQL other writers
+//! go on beside it.
+
+use std::collections::HashMap;
 
 use mercato_core::ids::AccountId;
 use serde_json::Value;
 use sqlx::{AnyConnection, AnyPool, FromRow};
 
 use crate::list::{Bind, ListQuery, Op, Page, PageRequest};
-use crate::{numbered_placeholders, Backend, StoreError, WriteTx};
+use crate::{Backend, StoreError, WriteTx};
 
-/// Rows per staging `INSERT`; 7 values each stays far below both backends'
-/// parameter limits.
-const STAGING_BATCH: usize = 400;
+/// Rows per multi-row statement: 10 values each stays far below both
+/// backends' parameter limits.
+const ROWS_PER_STATEMENT: usize = 250;
 
-/// What a staged row does when applied.
+/// Where an import writes: one account's catalog in one mode, inside the
+/// import's transaction.
+#[derive(Clone, Copy, Debug)]
+pub struct ImportScope<'a> {
+    pub account_id: &'a AccountId,
+    pub livemode: bool,
+    pub import_set_id: &'a str,
+    /// Unix seconds, for `created` and `updated`.
+    pub now: i64,
+}
+
+impl ImportScope<'_> {
+    fn account(&self) -> String {
+        self.account_id.as_str().to_owned()
+    }
+
+    fn mode(&self) -> i64 {
+        i64::from(self.livemode)
+    }
+}
+
+/// A product as an import writes it; `data` is its cleaned feed fields as
+/// JSON.
 #[derive(Clone, Debug, PartialEq)]
-pub enum StagedChange {
-    /// Insert or replace the product.
-    Upsert {
-        product_id: String,
-        item_group_id: Option<String>,
-        availability: String,
-        inventory_quantity: Option<i64>,
-        data: String,
-    },
-    /// Remove the product.
-    Delete { product_id: String },
-    /// Set the product's stock and availability; `data` is the product's
-    /// JSON with both already changed.
-    Inventory {
-        product_id: String,
-        inventory_quantity: i64,
-        availability: String,
-        data: String,
-    },
+pub struct ProductWrite {
+    pub product_id: String,
+    pub item_group_id: Option<String>,
+    pub availability: String,
+    pub inventory_quantity: Option<i64>,
+    pub data: String,
 }
 
-/// The staging columns of one change.
-struct StagedRow<'a> {
-    product_id: &'a str,
-    action: &'static str,
-    item_group_id: Option<&'a str>,
-    availability: Option<&'a str>,
-    inventory_quantity: Option<i64>,
-    data: Option<&'a str>,
+/// New stock for a product that exists.
+#[derive(Clone, Debug, PartialEq)]
+pub struct StockWrite {
+    pub product_id: String,
+    pub inventory_quantity: i64,
+    pub availability: String,
 }
 
-impl StagedChange {
-    fn row(&self) -> StagedRow<'_> {
-        match self {
-            StagedChange::Upsert {
-                product_id,
-                item_group_id,
-                availability,
-                inventory_quantity,
-                data,
-            } => StagedRow {
-                product_id,
-                action: "upsert",
-                item_group_id: item_group_id.as_deref(),
-                availability: Some(availability),
-                inventory_quantity: *inventory_quantity,
-                data: Some(data),
-            },
-            StagedChange::Delete { product_id } => StagedRow {
-                product_id,
-                action: "delete",
-                item_group_id: None,
-                availability: None,
-                inventory_quantity: None,
-                data: None,
-            },
-            StagedChange::Inventory {
-                product_id,
-                inventory_quantity,
-                availability,
-                data,
-            } => StagedRow {
-                product_id,
-                action: "inventory",
-                item_group_id: None,
-                availability: Some(availability),
-                inventory_quantity: Some(*inventory_quantity),
-                data: Some(data),
-            },
-        }
-    }
-}
-
-/// Removes an import's staging rows (before a retry, and after applying).
-pub async fn clear_staging(
-    conn: &mut AnyConnection,
-    import_set_id: &str,
-) -> Result<(), StoreError> {
-    sqlx::query("DELETE FROM catalog_staging WHERE import_set_id = $1")
-        .bind(import_set_id.to_owned())
-        .execute(conn)
-        .await?;
-    Ok(())
-}
-
-/// Stages changes for an import, in multi-row inserts.
-///
-/// On SQLite the placeholders are plain `?`: sqlx looks each numbered
-/// parameter up by name, which SQLite does by walking the list of names, so
-/// numbered parameters make a large multi-row insert quadratic.
-pub async fn stage(
-    conn: &mut AnyConnection,
-    backend: Backend,
-    import_set_id: &str,
-    changes: &[StagedChange],
-) -> Result<(), StoreError> {
-    for chunk in changes.chunks(STAGING_BATCH) {
-        let placeholders: Vec<String> = (0..chunk.len())
-            .map(|row| {
-                let base = row * 7;
-                let numbers: Vec<String> = (1..=7)
-                    .map(|column| match backend {
-                        Backend::Sqlite => "?".to_owned(),
-                        Backend::Postgres => format!("${}", base + column),
-                    })
-                    .collect();
-                format!("({})", numbers.join(", "))
-            })
-            .collect();
-        let sql = format!(
-            "INSERT INTO catalog_staging (import_set_id, product_id, action, item_group_id, \
-             availability, inventory_quantity, data) VALUES {}",
-            placeholders.join(", ")
-        );
-        let mut query = sqlx::query(&sql);
-        for change in chunk {
-            let row = change.row();
-            query = query
-                .bind(import_set_id.to_owned())
-                .bind(row.product_id.to_owned())
-                .bind(row.action)
-                .bind(row.item_group_id.map(str::to_owned))
-                .bind(row.availability.map(str::to_owned))
-                .bind(row.inventory_quantity)
-                .bind(row.data.map(str::to_owned));
-        }
-        query.execute(&mut *conn).await?;
-    }
-    Ok(())
-}
-
-/// The stored JSON of each of `product_ids` that exists, by id.
-pub async fn current_data(
-    pool: &AnyPool,
-    account_id: &AccountId,
-    livemode: bool,
-    product_ids: &[String],
-) -> Result<Vec<(String, String)>, StoreError> {
-    let mut found = Vec::new();
-    for chunk in product_ids.chunks(STAGING_BATCH) {
-        let sql = format!(
-            "SELECT product_id, data FROM catalog_products \
-             WHERE account_id = $1 AND livemode = $2 AND product_id IN ({})",
-            numbered_placeholders(3, chunk.len())
-        );
-        let mut query = sqlx::query_as::<_, (String, String)>(&sql)
-            .bind(account_id.as_str().to_owned())
-            .bind(i64::from(livemode));
-        for id in chunk {
-            query = query.bind(id.clone());
-        }
-        found.extend(query.fetch_all(pool).await?);
-    }
-    Ok(found)
-}
-
-/// Counts of what applying did.
+/// Counts of what an import did to the catalog.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Applied {
     pub created: i64,
@@ -185,153 +70,203 @@ pub struct Applied {
     pub deleted: i64,
 }
 
-/// Applies an import's staged changes in `tx`; with `replace`, every
-/// product the import does not name is removed too. Statements for actions
-/// the import did not stage are skipped. The staging rows are left for
-/// [`clear_staging`] after the commit, so that removing them does not hold
-/// up the import's outcome.
-pub async fn apply_staged(
-    tx: &mut WriteTx,
-    account_id: &AccountId,
-    livemode: bool,
-    import_set_id: &str,
-    replace: bool,
-    now: i64,
-) -> Result<Applied, StoreError> {
-    let account = account_id.as_str().to_owned();
-    let mode = i64::from(livemode);
-    let staged = staged_counts(tx, import_set_id).await?;
-    let mut applied = Applied::default();
-    if staged.upserts > 0 {
-        applied = apply_upserts(tx, &account, mode, import_set_id, now).await?;
-    }
-    if staged.inventory > 0 {
-        apply_inventory(tx, &account, mode, import_set_id, now).await?;
-    }
-    if replace || staged.deletes > 0 {
-        applied.deleted = apply_removals(tx, &account, mode, import_set_id, replace).await?;
-    }
-    Ok(applied)
+/// Placeholders numbered in the order they are written: `?` on SQLite,
+/// where sqlx would look each numbered one up by name, which SQLite does by
+/// walking the list of names (quadratic in a long multi-row statement);
+/// `$N` on PostgreSQL. Binds must follow the order of the text.
+struct Placeholders {
+    backend: Backend,
+    next: usize,
 }
 
-/// How many staged rows of each action an import has.
-#[derive(Default)]
-struct StagedCounts {
-    upserts: i64,
-    deletes: i64,
-    inventory: i64,
-}
+impl Placeholders {
+    fn new(backend: Backend) -> Self {
+        Self { backend, next: 1 }
+    }
 
-async fn staged_counts(tx: &mut WriteTx, import_set_id: &str) -> Result<StagedCounts, StoreError> {
-    let rows: Vec<(String, i64)> = sqlx::query_as(
-        "SELECT action, COUNT(*) FROM catalog_staging WHERE import_set_id = $1 GROUP BY action",
-    )
-    .bind(import_set_id.to_owned())
-    .fetch_all(tx.conn())
-    .await?;
-    let mut counts = StagedCounts::default();
-    for (action, count) in rows {
-        match action.as_str() {
-            "upsert" => counts.upserts = count,
-            "delete" => counts.deletes = count,
-            _ => counts.inventory = count,
+    fn one(&mut self) -> String {
+        let number = self.next;
+        self.next += 1;
+        match self.backend {
+            Backend::Sqlite => "?".to_owned(),
+            Backend::Postgres => format!("${number}"),
         }
     }
-    Ok(counts)
+
+    /// `count` placeholders separated by commas.
+    fn list(&mut self, count: usize) -> String {
+        (0..count)
+            .map(|_| self.one())
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+
+    /// `(…), (…)`: `rows` groups of `columns` placeholders.
+    fn groups(&mut self, rows: usize, columns: usize) -> String {
+        (0..rows)
+            .map(|_| format!("({})", self.list(columns)))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
 }
 
-async fn apply_upserts(
+/// Inserts or replaces products, marking each as written by this import.
+/// How many of them were new is found by [`count`] before and after.
+pub async fn upsert_products(
     tx: &mut WriteTx,
-    account: &str,
-    mode: i64,
-    import_set_id: &str,
-    now: i64,
-) -> Result<Applied, StoreError> {
-    let updated: i64 = sqlx::query_scalar(
-        "SELECT COUNT(*) FROM catalog_staging s JOIN catalog_products p \
-         ON p.account_id = $1 AND p.livemode = $2 AND p.product_id = s.product_id \
-         WHERE s.import_set_id = $3 AND s.action = 'upsert'",
-    )
-    .bind(account.to_owned())
-    .bind(mode)
-    .bind(import_set_id.to_owned())
-    .fetch_one(tx.conn())
-    .await?;
-    let upserted = sqlx::query(
-        "INSERT INTO catalog_products (account_id, livemode, product_id, item_group_id, \
-         availability, inventory_quantity, data, created, updated) \
-         SELECT $1, $2, product_id, item_group_id, availability, inventory_quantity, data, $3, $3 \
-         FROM catalog_staging WHERE import_set_id = $4 AND action = 'upsert' \
-         ON CONFLICT (account_id, livemode, product_id) DO UPDATE SET \
-         item_group_id = excluded.item_group_id, availability = excluded.availability, \
-         inventory_quantity = excluded.inventory_quantity, data = excluded.data, \
-         updated = excluded.updated",
-    )
-    .bind(account.to_owned())
-    .bind(mode)
-    .bind(now)
-    .bind(import_set_id.to_owned())
-    .execute(tx.conn())
-    .await?
-    .rows_affected();
-    let upserted = i64::try_from(upserted).unwrap_or(i64::MAX);
-    Ok(Applied {
-        created: upserted - updated,
-        updated,
-        deleted: 0,
-    })
-}
-
-async fn apply_inventory(
-    tx: &mut WriteTx,
-    account: &str,
-    mode: i64,
-    import_set_id: &str,
-    now: i64,
+    scope: ImportScope<'_>,
+    products: Vec<ProductWrite>,
 ) -> Result<(), StoreError> {
-    sqlx::query(
-        "UPDATE catalog_products SET \
-         inventory_quantity = (SELECT s.inventory_quantity FROM catalog_staging s \
-           WHERE s.import_set_id = $1 AND s.action = 'inventory' AND s.product_id = catalog_products.product_id), \
-         availability = (SELECT s.availability FROM catalog_staging s \
-           WHERE s.import_set_id = $1 AND s.action = 'inventory' AND s.product_id = catalog_products.product_id), \
-         data = (SELECT s.data FROM catalog_staging s \
-           WHERE s.import_set_id = $1 AND s.action = 'inventory' AND s.product_id = catalog_products.product_id), \
-         updated = $2 \
-         WHERE account_id = $3 AND livemode = $4 AND product_id IN \
-           (SELECT product_id FROM catalog_staging WHERE import_set_id = $1 AND action = 'inventory')",
-    )
-    .bind(import_set_id.to_owned())
-    .bind(now)
-    .bind(account.to_owned())
-    .bind(mode)
-    .execute(tx.conn())
-    .await?;
+    let mut products = products.into_iter().peekable();
+    while products.peek().is_some() {
+        let chunk: Vec<ProductWrite> = products.by_ref().take(ROWS_PER_STATEMENT).collect();
+        upsert_chunk(tx, scope, chunk).await?;
+    }
     Ok(())
 }
 
-async fn apply_removals(
+/// One multi-row upsert. The values carry only each product's own columns;
+/// the account, mode, import and time are bound once.
+async fn upsert_chunk(
     tx: &mut WriteTx,
-    account: &str,
-    mode: i64,
-    import_set_id: &str,
-    replace: bool,
+    scope: ImportScope<'_>,
+    chunk: Vec<ProductWrite>,
+) -> Result<(), StoreError> {
+    let mut placeholders = Placeholders::new(tx.backend());
+    let fixed = placeholders.list(5);
+    let sql = format!(
+        "INSERT INTO catalog_products (account_id, livemode, import_set_id, created, updated, \
+         product_id, item_group_id, availability, inventory_quantity, data) \
+         SELECT {fixed}, \
+         v.column1, v.column2, v.column3, v.column4, v.column5 FROM (VALUES {}) AS v WHERE true \
+         ON CONFLICT (account_id, livemode, product_id) DO UPDATE SET \
+         item_group_id = excluded.item_group_id, availability = excluded.availability, \
+         inventory_quantity = excluded.inventory_quantity, data = excluded.data, \
+         import_set_id = excluded.import_set_id, updated = excluded.updated",
+        placeholders.groups(chunk.len(), 5)
+    );
+    let mut query = sqlx::query(&sql)
+        .bind(scope.account())
+        .bind(scope.mode())
+        .bind(scope.import_set_id.to_owned())
+        .bind(scope.now)
+        .bind(scope.now);
+    for product in chunk {
+        query = query
+            .bind(product.product_id)
+            .bind(product.item_group_id)
+            .bind(product.availability)
+            .bind(product.inventory_quantity)
+            .bind(product.data);
+    }
+    query.execute(tx.conn()).await?;
+    Ok(())
+}
+
+/// Removes the named products; returns how many existed.
+pub async fn delete_products(
+    tx: &mut WriteTx,
+    scope: ImportScope<'_>,
+    product_ids: &[String],
 ) -> Result<i64, StoreError> {
-    let removal = if replace {
-        "DELETE FROM catalog_products WHERE account_id = $1 AND livemode = $2 AND product_id NOT IN \
-         (SELECT product_id FROM catalog_staging WHERE import_set_id = $3 AND action = 'upsert')"
-    } else {
-        "DELETE FROM catalog_products WHERE account_id = $1 AND livemode = $2 AND product_id IN \
-         (SELECT product_id FROM catalog_staging WHERE import_set_id = $3 AND action = 'delete')"
-    };
-    let deleted = sqlx::query(removal)
-        .bind(account.to_owned())
-        .bind(mode)
-        .bind(import_set_id.to_owned())
-        .execute(tx.conn())
-        .await?
-        .rows_affected();
+    let mut deleted = 0;
+    for chunk in product_ids.chunks(ROWS_PER_STATEMENT) {
+        let mut placeholders = Placeholders::new(tx.backend());
+        let sql = format!(
+            "DELETE FROM catalog_products WHERE account_id = {} AND livemode = {} \
+             AND product_id IN ({})",
+            placeholders.one(),
+            placeholders.one(),
+            placeholders.list(chunk.len())
+        );
+        let mut query = sqlx::query(&sql).bind(scope.account()).bind(scope.mode());
+        for id in chunk {
+            query = query.bind(id.clone());
+        }
+        deleted += query.execute(tx.conn()).await?.rows_affected();
+    }
     Ok(i64::try_from(deleted).unwrap_or(i64::MAX))
+}
+
+/// For `mode=replace`: removes every product of the account and mode that
+/// this import did not write. Returns how many.
+pub async fn remove_unwritten(tx: &mut WriteTx, scope: ImportScope<'_>) -> Result<i64, StoreError> {
+    let deleted = sqlx::query(
+        "DELETE FROM catalog_products WHERE account_id = $1 AND livemode = $2 \
+         AND (import_set_id IS NULL OR import_set_id <> $3)",
+    )
+    .bind(scope.account())
+    .bind(scope.mode())
+    .bind(scope.import_set_id.to_owned())
+    .execute(tx.conn())
+    .await?
+    .rows_affected();
+    Ok(i64::try_from(deleted).unwrap_or(i64::MAX))
+}
+
+/// The current availability of each of `product_ids` that exists, by id.
+/// Read on `conn`: the import's transaction, or any connection when it
+/// only validates.
+pub async fn availability_of(
+    conn: &mut AnyConnection,
+    backend: Backend,
+    scope: ImportScope<'_>,
+    product_ids: &[String],
+) -> Result<HashMap<String, String>, StoreError> {
+    let mut found = HashMap::with_capacity(product_ids.len());
+    for chunk in product_ids.chunks(ROWS_PER_STATEMENT) {
+        let mut placeholders = Placeholders::new(backend);
+        let sql = format!(
+            "SELECT product_id, availability FROM catalog_products \
+             WHERE account_id = {} AND livemode = {} AND product_id IN ({})",
+            placeholders.one(),
+            placeholders.one(),
+            placeholders.list(chunk.len())
+        );
+        let mut query = sqlx::query_as::<_, (String, String)>(&sql)
+            .bind(scope.account())
+            .bind(scope.mode());
+        for id in chunk {
+            query = query.bind(id.clone());
+        }
+        found.extend(query.fetch_all(&mut *conn).await?);
+    }
+    Ok(found)
+}
+
+/// Sets the stock and availability of products that exist.
+pub async fn update_stock(
+    tx: &mut WriteTx,
+    scope: ImportScope<'_>,
+    stock: &[StockWrite],
+) -> Result<(), StoreError> {
+    for chunk in stock.chunks(ROWS_PER_STATEMENT) {
+        let mut placeholders = Placeholders::new(tx.backend());
+        let updated = placeholders.one();
+        let values = placeholders.groups(chunk.len(), 3);
+        let sql = format!(
+            "UPDATE catalog_products SET inventory_quantity = v.column2, \
+             availability = v.column3, updated = {updated} \
+             FROM (VALUES {values}) AS v \
+             WHERE catalog_products.account_id = {} AND catalog_products.livemode = {} \
+             AND catalog_products.product_id = v.column1",
+            placeholders.one(),
+            placeholders.one()
+        );
+        let mut query = sqlx::query(&sql).bind(scope.now);
+        for write in chunk {
+            query = query
+                .bind(write.product_id.clone())
+                .bind(write.inventory_quantity)
+                .bind(write.availability.clone());
+        }
+        query
+            .bind(scope.account())
+            .bind(scope.mode())
+            .execute(tx.conn())
+            .await?;
+    }
+    Ok(())
 }
 
 /// A product as stored: its cleaned feed data and bookkeeping.
@@ -339,18 +274,25 @@ async fn apply_removals(
 pub struct StoredProduct {
     pub product_id: String,
     pub livemode: bool,
+    /// The cleaned feed fields; `availability` and `inventory_quantity`
+    /// below are newer when an inventory feed changed them.
     pub data: Value,
+    pub availability: String,
+    pub inventory_quantity: Option<i64>,
     pub created: i64,
     pub updated: i64,
 }
 
-const COLUMNS: &str = "product_id, livemode, data, created, updated";
+const COLUMNS: &str =
+    "product_id, livemode, data, availability, inventory_quantity, created, updated";
 
 #[derive(FromRow)]
 struct ProductRow {
     product_id: String,
     livemode: i64,
     data: String,
+    availability: String,
+    inventory_quantity: Option<i64>,
     created: i64,
     updated: i64,
 }
@@ -363,6 +305,8 @@ impl TryFrom<ProductRow> for StoredProduct {
             product_id: row.product_id,
             livemode: row.livemode != 0,
             data: serde_json::from_str(&row.data)?,
+            availability: row.availability,
+            inventory_quantity: row.inventory_quantity,
             created: row.created,
             updated: row.updated,
         })
@@ -395,9 +339,9 @@ pub struct ProductFilter {
     pub updated: Vec<(Op, i64)>,
 }
 
-/// How many products an account has in one mode.
+/// How many products an account has in one mode, read on `conn`.
 pub async fn count(
-    pool: &AnyPool,
+    conn: &mut AnyConnection,
     account_id: &AccountId,
     livemode: bool,
 ) -> Result<i64, StoreError> {
@@ -406,7 +350,7 @@ pub async fn count(
     )
     .bind(account_id.as_str().to_owned())
     .bind(i64::from(livemode))
-    .fetch_one(pool)
+    .fetch_one(conn)
     .await?)
 }
 

@@ -6,9 +6,11 @@
 //! On PostgreSQL the mutex is not used: row locks do that job and several
 //! processes can share one database.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
+use serde_json::Value;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{Any, AnyConnection, AnyPool, Connection, Executor, Transaction};
 use tokio::sync::{Mutex, Notify, OwnedMutexGuard};
@@ -47,12 +49,14 @@ pub struct Db {
     backend: Backend,
     sqlite_writer: Arc<Mutex<()>>,
     jobs_added: Arc<Notify>,
+    live_progress: Arc<std::sync::Mutex<HashMap<String, Value>>>,
 }
 
 /// A write transaction; on SQLite it also holds the process's writer turn.
 /// When it enqueued jobs, committing it wakes this process's workers.
 pub struct WriteTx {
     tx: Transaction<'static, Any>,
+    backend: Backend,
     _writer_turn: Option<OwnedMutexGuard<()>>,
     jobs_added: Arc<Notify>,
     enqueued_jobs: bool,
@@ -83,6 +87,7 @@ impl Db {
             backend,
             sqlite_writer: Arc::new(Mutex::new(())),
             jobs_added: Arc::new(Notify::new()),
+            live_progress: Arc::default(),
         })
     }
 
@@ -113,6 +118,7 @@ impl Db {
         let tx = self.pool.begin().await?;
         Ok(WriteTx {
             tx,
+            backend: self.backend,
             _writer_turn: writer_turn,
             jobs_added: self.jobs_added.clone(),
             enqueued_jobs: false,
@@ -125,6 +131,30 @@ impl Db {
         &self.jobs_added
     }
 
+    /// Publishes the progress of work that runs inside one long
+    /// transaction (an import), for readers in this process: on SQLite such
+    /// a transaction holds the only writer turn, so progress cannot be
+    /// written to the database while it runs.
+    pub fn set_live_progress(&self, key: &str, progress: Value) {
+        self.live_progress().insert(key.to_owned(), progress);
+    }
+
+    /// Withdraws progress published with [`Db::set_live_progress`].
+    pub fn clear_live_progress(&self, key: &str) {
+        self.live_progress().remove(key);
+    }
+
+    /// The progress last published for `key` in this process.
+    pub fn live_progress_of(&self, key: &str) -> Option<Value> {
+        self.live_progress().get(key).cloned()
+    }
+
+    fn live_progress(&self) -> std::sync::MutexGuard<'_, HashMap<String, Value>> {
+        self.live_progress
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
     /// Closes every connection, waiting for those in use to be returned.
     pub async fn close(&self) {
         self.pool.close().await;
@@ -132,6 +162,10 @@ impl Db {
 }
 
 impl WriteTx {
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
     /// The transaction's connection, to run queries on.
     pub fn conn(&mut self) -> &mut AnyConnection {
         &mut self.tx
@@ -171,17 +205,23 @@ fn prepare_url(url: &str, backend: Backend) -> Result<String, StoreError> {
     }
 }
 
+/// Each SQLite connection's page cache, in KiB (SQLite's default is 2 MiB).
+/// A large import inserts into several indexes at once; with the default,
+/// their pages are read back from the WAL again and again. The cache grows
+/// only as pages are read, so idle connections stay small.
+const SQLITE_CACHE_KIB: u32 = 64 * 1024;
+
 async fn configure_connection(
     connection: &mut AnyConnection,
     backend: Backend,
 ) -> Result<(), sqlx::Error> {
     if backend == Backend::Sqlite {
-        connection
-            .execute(
-                "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
-                 PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON;",
-            )
-            .await?;
+        let pragmas = format!(
+            "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
+             PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON; \
+             PRAGMA temp_store = MEMORY; PRAGMA cache_size = -{SQLITE_CACHE_KIB};"
+        );
+        connection.execute(pragmas.as_str()).await?;
     }
     Ok(())
 }

@@ -3,6 +3,7 @@
 
 use axum::extract::{Path, State};
 use axum::Json;
+use mercato_catalog::Product;
 use mercato_store::catalog::{self, ProductFilter, StoredProduct};
 use serde::Deserialize;
 use serde_json::Value;
@@ -82,10 +83,22 @@ pub async fn retrieve(
     Ok(Json(render(&product)))
 }
 
-/// The `catalog.product` object: the cleaned feed fields, then Mercato's.
+/// The `catalog.product` object: the cleaned feed fields (absent ones as
+/// `null`), the current stock, then Mercato's fields.
 pub fn render(product: &StoredProduct) -> Value {
     let mut rendered = product.data.clone();
     if let Value::Object(fields) = &mut rendered {
+        for name in Product::field_names() {
+            fields.entry(*name).or_insert(Value::Null);
+        }
+        fields.insert(
+            "availability".into(),
+            Value::from(product.availability.clone()),
+        );
+        fields.insert(
+            "inventory_quantity".into(),
+            Value::from(product.inventory_quantity),
+        );
         fields.insert("object".into(), Value::from("catalog.product"));
         fields.insert("livemode".into(), Value::from(product.livemode));
         fields.insert("created".into(), Value::from(product.created));

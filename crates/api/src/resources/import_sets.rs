@@ -174,7 +174,21 @@ pub async fn retrieve(
 ) -> Result<Json<Value>, ApiError> {
     params.expect_no_options()?;
     let import_set = owned(&state, &caller, &id).await?;
-    Ok(Json(render::import_set(&import_set)))
+    Ok(Json(render::import_set(&with_live_progress(
+        &state, import_set,
+    ))))
+}
+
+/// A pending ImportSet with the progress its import published in this
+/// process, which may be newer than the stored one (on SQLite the import's
+/// transaction holds the only writer turn while it runs).
+fn with_live_progress(state: &AppState, mut import_set: ImportSet) -> ImportSet {
+    if import_set.status == PENDING {
+        if let Some(progress) = state.db.live_progress_of(import_set.id.as_str()) {
+            import_set.result = progress;
+        }
+    }
+    import_set
 }
 
 /// `GET /v1/data_management/import_sets`
@@ -217,7 +231,7 @@ pub async fn list(
     Ok(Json(render_list(
         "/v1/data_management/import_sets",
         page,
-        |import_set| render::import_set(&import_set),
+        |import_set| render::import_set(&with_live_progress(&state, import_set)),
     )))
 }
 

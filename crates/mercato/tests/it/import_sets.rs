@@ -338,6 +338,16 @@ async fn the_seed_flow_reports_failing_rows_and_keeps_the_good_ones() {
         json!({"amount": 1500, "currency": "usd"})
     );
     assert_eq!(product.body["inventory_quantity"], 3);
+    assert_eq!(
+        product.body["mpn"],
+        Value::Null,
+        "a field the feed left empty is shown as null"
+    );
+    assert!(
+        product.body["custom_label_4"].is_null() && product.body.get("custom_label_4").is_some(),
+        "{}",
+        product.body
+    );
     assert_eq!(caller.product("sku-2").await.status, 404);
     assert_eq!(
         caller.product_ids().await,
@@ -900,7 +910,8 @@ impl ChildCaller {
 
 async fn product_count(db: &mercato_store::Db, account: &str) -> i64 {
     let account = mercato_core::ids::AccountId::parse(account).expect("account id");
-    mercato_store::catalog::count(db.pool(), &account, false)
+    let mut conn = db.pool().acquire().await.expect("a connection");
+    mercato_store::catalog::count(&mut conn, &account, false)
         .await
         .expect("count products")
 }

@@ -1,0 +1,263 @@
+//! Writing one import's rows as they arrive from the reader: each batch is
+//! settled (inventory rows are checked against the catalog), written to the
+//! reports, counted, and applied inside the import's one transaction.
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use mercato_catalog::{Availability, FeedRow, Quoted, RowChange, RowError, RowOutcome};
+use mercato_core::time::now_unix;
+use mercato_store::catalog::{self, Applied, ImportScope, ProductWrite, StockWrite};
+use mercato_store::import_sets::{self, ImportSet, PENDING};
+use mercato_store::{Backend, Db, StoreError, WriteTx};
+
+use crate::feed::{FeedFailure, Reports};
+use crate::render::{self, Counts};
+
+/// How often a pending ImportSet's `result` shows progress.
+const PROGRESS_EVERY: Duration = Duration::from_millis(500);
+
+/// One import's side of the database while its feed is read.
+pub(crate) struct CatalogWriter<'a> {
+    db: &'a Db,
+    import_set: &'a ImportSet,
+    now: i64,
+    /// Opened at the first write and held to the end, so that the whole
+    /// import commits at once.
+    tx: Option<WriteTx>,
+    pub reports: Option<Reports>,
+    pub counts: Counts,
+    /// Products in the account's catalog when the transaction opened.
+    products_before: i64,
+    /// Products written by upsert rows, and removed by delete rows.
+    upserted: i64,
+    deleted: i64,
+    /// Time spent in the database.
+    pub apply_time: Duration,
+    last_progress: Instant,
+}
+
+/// What an import removes after its rows.
+pub(crate) enum Removal {
+    Nothing,
+    /// `mode=replace`: every product the import did not write.
+    Unwritten,
+}
+
+/// A batch's rows sorted by what they do to the catalog.
+#[derive(Default)]
+struct Changes {
+    products: Vec<ProductWrite>,
+    deletions: Vec<String>,
+    stock: Vec<StockWrite>,
+}
+
+impl<'a> CatalogWriter<'a> {
+    pub fn new(db: &'a Db, import_set: &'a ImportSet) -> Self {
+        Self {
+            db,
+            import_set,
+            now: now_unix(),
+            tx: None,
+            reports: None,
+            counts: Counts::default(),
+            products_before: 0,
+            upserted: 0,
+            deleted: 0,
+            apply_time: Duration::ZERO,
+            last_progress: Instant::now(),
+        }
+    }
+
+    fn scope(&self) -> ImportScope<'a> {
+        ImportScope {
+            account_id: &self.import_set.account_id,
+            livemode: self.import_set.livemode,
+            import_set_id: self.import_set.id.as_str(),
+            now: self.now,
+        }
+    }
+
+    /// Settles, reports and applies one batch of rows.
+    pub async fn write_batch(&mut self, mut rows: Vec<FeedRow>) -> Result<(), FeedFailure> {
+        let started = Instant::now();
+        let current = self.current_availability(&rows).await?;
+        let mut changes = Changes::default();
+        for row in &mut rows {
+            settle(row, &current, &mut changes);
+            if let Some(reports) = &mut self.reports {
+                reports.record(row)?;
+            }
+            count(&mut self.counts, row);
+        }
+        if !self.import_set.validate_only {
+            self.apply(changes).await?;
+        }
+        self.apply_time += started.elapsed();
+        self.show_progress().await?;
+        Ok(())
+    }
+
+    /// The import's transaction, opened now if it is not yet.
+    async fn tx(&mut self) -> Result<&mut WriteTx, StoreError> {
+        if self.tx.is_none() {
+            let mut tx = self.db.write().await?;
+            self.products_before = catalog::count(
+                tx.conn(),
+                &self.import_set.account_id,
+                self.import_set.livemode,
+            )
+            .await?;
+            self.tx = Some(tx);
+        }
+        Ok(self.tx.as_mut().expect("opened above"))
+    }
+
+    /// Hands over the transaction, to finish the import in it, with what
+    /// the rows did to the catalog. `removed` products were removed after
+    /// the rows (by `mode=replace`).
+    pub async fn finish(mut self, removed: Removal) -> Result<(WriteTx, Applied), StoreError> {
+        let scope = self.scope();
+        let tx = self.tx().await?;
+        let removed = match removed {
+            Removal::Unwritten => catalog::remove_unwritten(tx, scope).await?,
+            Removal::Nothing => 0,
+        };
+        let products_after = catalog::count(tx.conn(), scope.account_id, scope.livemode).await?;
+        let deleted = self.deleted + removed;
+        // Every id is in at most one row, so the growth of the catalog, with
+        // what was deleted added back, is what the upserts created.
+        let created = products_after - self.products_before + deleted;
+        let applied = Applied {
+            created,
+            updated: self.upserted - created,
+            deleted,
+        };
+        let tx = self.tx.take().expect("opened above");
+        Ok((tx, applied))
+    }
+
+    async fn apply(&mut self, changes: Changes) -> Result<(), StoreError> {
+        let scope = self.scope();
+        if changes.products.is_empty() && changes.deletions.is_empty() && changes.stock.is_empty() {
+            return Ok(());
+        }
+        let upserted = i64::try_from(changes.products.len()).unwrap_or(i64::MAX);
+        let tx = self.tx().await?;
+        catalog::upsert_products(tx, scope, changes.products).await?;
+        let deleted = catalog::delete_products(tx, scope, &changes.deletions).await?;
+        catalog::update_stock(tx, scope, &changes.stock).await?;
+        self.upserted += upserted;
+        self.deleted += deleted;
+        Ok(())
+    }
+
+    /// The availability of every product the batch's inventory rows name,
+    /// read inside the import's transaction when it writes.
+    async fn current_availability(
+        &mut self,
+        rows: &[FeedRow],
+    ) -> Result<HashMap<String, String>, StoreError> {
+        let ids: Vec<String> = rows
+            .iter()
+            .filter_map(|row| match &row.outcome {
+                RowOutcome::Valid {
+                    change: RowChange::Inventory(update),
+                    ..
+                } => Some(update.id.clone()),
+                _ => None,
+            })
+            .collect();
+        if ids.is_empty() {
+            return Ok(HashMap::new());
+        }
+        let scope = self.scope();
+        if self.import_set.validate_only {
+            let mut conn = self.db.pool().acquire().await?;
+            let backend = self.db.backend();
+            return catalog::availability_of(&mut conn, backend, scope, &ids).await;
+        }
+        let tx = self.tx().await?;
+        let backend = tx.backend();
+        catalog::availability_of(tx.conn(), backend, scope, &ids).await
+    }
+
+    /// Publishes the counts so far: in this process at once, and in the
+    /// database too on PostgreSQL, where other writers are not held up and
+    /// other nodes may be asked.
+    async fn show_progress(&mut self) -> Result<(), StoreError> {
+        if self.last_progress.elapsed() < PROGRESS_EVERY {
+            return Ok(());
+        }
+        self.last_progress = Instant::now();
+        let result = render::result(&self.counts, None, None);
+        let id = self.import_set.id.as_str();
+        self.db.set_live_progress(id, result.clone());
+        if self.db.backend() != Backend::Postgres {
+            return Ok(());
+        }
+        let mut progress = self.db.write().await?;
+        import_sets::update_outcome(
+            progress.conn(),
+            &self.import_set.id,
+            PENDING,
+            None,
+            &result,
+            now_unix(),
+        )
+        .await?;
+        progress.commit().await
+    }
+}
+
+/// Sorts a valid row into the batch's changes; an inventory row naming no
+/// product becomes an error row instead.
+fn settle(row: &mut FeedRow, current: &HashMap<String, String>, changes: &mut Changes) {
+    let RowOutcome::Valid { change, .. } = &row.outcome else {
+        return;
+    };
+    match change {
+        RowChange::Upsert(product) => changes.products.push(ProductWrite {
+            product_id: product.id.clone(),
+            item_group_id: product.item_group_id.clone(),
+            availability: product.availability.to_string(),
+            inventory_quantity: product.inventory_quantity,
+            data: serde_json::to_string(product).unwrap_or_default(),
+        }),
+        RowChange::Delete { id } => changes.deletions.push(id.clone()),
+        RowChange::Inventory(update) => {
+            let Some(stored) = current.get(&update.id) else {
+                row.outcome = RowOutcome::Invalid {
+                    errors: vec![RowError::NotInCatalog {
+                        value: Quoted::new(&update.id),
+                    }],
+                };
+                return;
+            };
+            let availability = update.next_availability(parse_availability(stored));
+            changes.stock.push(StockWrite {
+                product_id: update.id.clone(),
+                inventory_quantity: update.inventory_quantity,
+                availability: availability.to_string(),
+            });
+        }
+    }
+}
+
+fn parse_availability(text: &str) -> Availability {
+    serde_json::from_value(serde_json::Value::String(text.to_owned()))
+        .unwrap_or(Availability::InStock)
+}
+
+fn count(counts: &mut Counts, row: &FeedRow) {
+    counts.rows_processed += 1;
+    match &row.outcome {
+        RowOutcome::Valid { warnings, .. } => {
+            counts.successes += 1;
+            if !warnings.is_empty() {
+                counts.warnings += 1;
+            }
+        }
+        RowOutcome::Invalid { .. } => counts.errors += 1,
+    }
+}
