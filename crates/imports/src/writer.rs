@@ -2,12 +2,16 @@
 //! settled (inventory rows are checked against the catalog), written to the
 //! reports, counted, and applied inside the import's one transaction.
 
-use std::collections::HashMap;
+use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
-use mercato_catalog::{Availability, FeedRow, Quoted, RowChange, RowError, RowOutcome};
+use mercato_catalog::{
+    Availability, FeedRow, InventoryUpdate, Quoted, RowChange, RowError, RowOutcome,
+};
 use mercato_core::time::now_unix;
-use mercato_store::catalog::{self, Applied, ImportScope, ProductWrite, StockWrite};
+use mercato_store::catalog::{
+    self, Applied, ImportScope, NextAvailability, ProductWrite, StockWrite,
+};
 use mercato_store::import_sets::{self, ImportSet, PENDING};
 use mercato_store::{Backend, Db, StoreError, WriteTx};
 
@@ -27,8 +31,9 @@ pub(crate) struct CatalogWriter<'a> {
     tx: Option<WriteTx>,
     pub reports: Option<Reports>,
     pub counts: Counts,
-    /// Products in the account's catalog when the transaction opened.
-    products_before: i64,
+    /// Products in the account's catalog before the first product row was
+    /// written; counted only by imports that create or delete products.
+    products_before: Option<i64>,
     /// Products written by upsert rows, and removed by delete rows.
     upserted: i64,
     deleted: i64,
@@ -61,7 +66,7 @@ impl<'a> CatalogWriter<'a> {
             tx: None,
             reports: None,
             counts: Counts::default(),
-            products_before: 0,
+            products_before: None,
             upserted: 0,
             deleted: 0,
             apply_time: Duration::ZERO,
@@ -81,10 +86,10 @@ impl<'a> CatalogWriter<'a> {
     /// Settles, reports and applies one batch of rows.
     pub async fn write_batch(&mut self, mut rows: Vec<FeedRow>) -> Result<(), FeedFailure> {
         let started = Instant::now();
-        let current = self.current_availability(&rows).await?;
+        let missing = self.missing_products(&rows).await?;
         let mut changes = Changes::default();
         for row in &mut rows {
-            settle(row, &current, &mut changes);
+            settle(row, &missing, &mut changes);
             if let Some(reports) = &mut self.reports {
                 reports.record(row)?;
             }
@@ -101,14 +106,7 @@ impl<'a> CatalogWriter<'a> {
     /// The import's transaction, opened now if it is not yet.
     async fn tx(&mut self) -> Result<&mut WriteTx, StoreError> {
         if self.tx.is_none() {
-            let mut tx = self.db.write().await?;
-            self.products_before = catalog::count(
-                tx.conn(),
-                &self.import_set.account_id,
-                self.import_set.livemode,
-            )
-            .await?;
-            self.tx = Some(tx);
+            self.tx = Some(self.db.write().await?);
         }
         Ok(self.tx.as_mut().expect("opened above"))
     }
@@ -118,16 +116,22 @@ impl<'a> CatalogWriter<'a> {
     /// the rows (by `mode=replace`).
     pub async fn finish(mut self, removed: Removal) -> Result<(WriteTx, Applied), StoreError> {
         let scope = self.scope();
+        let (products_before, deleted_by_rows) = (self.products_before, self.deleted);
         let tx = self.tx().await?;
         let removed = match removed {
             Removal::Unwritten => catalog::remove_unwritten(tx, scope).await?,
             Removal::Nothing => 0,
         };
-        let products_after = catalog::count(tx.conn(), scope.account_id, scope.livemode).await?;
-        let deleted = self.deleted + removed;
+        let deleted = deleted_by_rows + removed;
         // Every id is in at most one row, so the growth of the catalog, with
         // what was deleted added back, is what the upserts created.
-        let created = products_after - self.products_before + deleted;
+        let created = match products_before {
+            Some(before) => {
+                let after = catalog::count(tx.conn(), scope.account_id, scope.livemode).await?;
+                after - before + deleted
+            }
+            None => 0,
+        };
         let applied = Applied {
             created,
             updated: self.upserted - created,
@@ -143,21 +147,24 @@ impl<'a> CatalogWriter<'a> {
             return Ok(());
         }
         let upserted = i64::try_from(changes.products.len()).unwrap_or(i64::MAX);
+        let changes_catalog = upserted > 0 || !changes.deletions.is_empty();
+        if changes_catalog && self.products_before.is_none() {
+            let tx = self.tx().await?;
+            let count = catalog::count(tx.conn(), scope.account_id, scope.livemode).await?;
+            self.products_before = Some(count);
+        }
         let tx = self.tx().await?;
         catalog::upsert_products(tx, scope, changes.products).await?;
         let deleted = catalog::delete_products(tx, scope, &changes.deletions).await?;
-        catalog::update_stock(tx, scope, &changes.stock).await?;
+        catalog::update_stock(tx, scope, changes.stock).await?;
         self.upserted += upserted;
         self.deleted += deleted;
         Ok(())
     }
 
-    /// The availability of every product the batch's inventory rows name,
-    /// read inside the import's transaction when it writes.
-    async fn current_availability(
-        &mut self,
-        rows: &[FeedRow],
-    ) -> Result<HashMap<String, String>, StoreError> {
+    /// The products that the batch's inventory rows name but the catalog
+    /// lacks, read inside the import's transaction when it writes.
+    async fn missing_products(&mut self, rows: &[FeedRow]) -> Result<HashSet<String>, StoreError> {
         let ids: Vec<String> = rows
             .iter()
             .filter_map(|row| match &row.outcome {
@@ -169,17 +176,17 @@ impl<'a> CatalogWriter<'a> {
             })
             .collect();
         if ids.is_empty() {
-            return Ok(HashMap::new());
+            return Ok(HashSet::new());
         }
         let scope = self.scope();
         if self.import_set.validate_only {
             let mut conn = self.db.pool().acquire().await?;
             let backend = self.db.backend();
-            return catalog::availability_of(&mut conn, backend, scope, &ids).await;
+            return catalog::missing_products(&mut conn, backend, scope, &ids).await;
         }
         let tx = self.tx().await?;
         let backend = tx.backend();
-        catalog::availability_of(tx.conn(), backend, scope, &ids).await
+        catalog::missing_products(tx.conn(), backend, scope, &ids).await
     }
 
     /// Publishes the counts so far: in this process at once, and in the
@@ -212,7 +219,7 @@ impl<'a> CatalogWriter<'a> {
 
 /// Sorts a valid row into the batch's changes; an inventory row naming no
 /// product becomes an error row instead.
-fn settle(row: &mut FeedRow, current: &HashMap<String, String>, changes: &mut Changes) {
+fn settle(row: &mut FeedRow, missing: &HashSet<String>, changes: &mut Changes) {
     let RowOutcome::Valid { change, .. } = &row.outcome else {
         return;
     };
@@ -225,28 +232,30 @@ fn settle(row: &mut FeedRow, current: &HashMap<String, String>, changes: &mut Ch
             data: serde_json::to_string(product).unwrap_or_default(),
         }),
         RowChange::Delete { id } => changes.deletions.push(id.clone()),
-        RowChange::Inventory(update) => {
-            let Some(stored) = current.get(&update.id) else {
-                row.outcome = RowOutcome::Invalid {
-                    errors: vec![RowError::NotInCatalog {
-                        value: Quoted::new(&update.id),
-                    }],
-                };
-                return;
+        RowChange::Inventory(update) if missing.contains(&update.id) => {
+            row.outcome = RowOutcome::Invalid {
+                errors: vec![RowError::NotInCatalog {
+                    value: Quoted::new(&update.id),
+                }],
             };
-            let availability = update.next_availability(parse_availability(stored));
-            changes.stock.push(StockWrite {
-                product_id: update.id.clone(),
-                inventory_quantity: update.inventory_quantity,
-                availability: availability.to_string(),
-            });
         }
+        RowChange::Inventory(update) => changes.stock.push(StockWrite {
+            product_id: update.id.clone(),
+            inventory_quantity: update.inventory_quantity,
+            availability: next_availability(update),
+        }),
     }
 }
 
-fn parse_availability(text: &str) -> Availability {
-    serde_json::from_value(serde_json::Value::String(text.to_owned()))
-        .unwrap_or(Availability::InStock)
+/// What the update leads to from each availability a product may have.
+fn next_availability(update: &InventoryUpdate) -> NextAvailability {
+    let from = |current: Availability| update.next_availability(current).to_string();
+    NextAvailability {
+        from_in_stock: from(Availability::InStock),
+        from_out_of_stock: from(Availability::OutOfStock),
+        from_preorder: from(Availability::Preorder),
+        from_backorder: from(Availability::Backorder),
+    }
 }
 
 fn count(counts: &mut Counts, row: &FeedRow) {

@@ -9,7 +9,7 @@
 //! the only writer turn while the import runs; on PostgreSQL other writers
 //! go on beside it.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use mercato_core::ids::AccountId;
 use serde_json::Value;
@@ -21,6 +21,10 @@ use crate::{Backend, StoreError, WriteTx};
 /// Rows per multi-row statement: 10 values each stays far below both
 /// backends' parameter limits.
 const ROWS_PER_STATEMENT: usize = 250;
+
+/// Stock changes per statement: each updated row scans the statement's
+/// values for its own, so the cost grows with the square of this.
+const STOCK_ROWS_PER_STATEMENT: usize = 50;
 
 /// Where an import writes: one account's catalog in one mode, inside the
 /// import's transaction.
@@ -59,7 +63,18 @@ pub struct ProductWrite {
 pub struct StockWrite {
     pub product_id: String,
     pub inventory_quantity: i64,
-    pub availability: String,
+    pub availability: NextAvailability,
+}
+
+/// The availability a stock change leads to, for each availability the
+/// product may have now. The update picks one in SQL, so that stock is
+/// written without reading every product back first.
+#[derive(Clone, Debug, PartialEq)]
+pub struct NextAvailability {
+    pub from_in_stock: String,
+    pub from_out_of_stock: String,
+    pub from_preorder: String,
+    pub from_backorder: String,
 }
 
 /// Counts of what an import did to the catalog.
@@ -125,8 +140,9 @@ pub async fn upsert_products(
     Ok(())
 }
 
-/// One multi-row upsert. The values carry only each product's own columns;
-/// the account, mode, import and time are bound once.
+/// One multi-row upsert of the products' columns, then of their JSON by the
+/// products' `seq`. The values carry only each product's own columns; the
+/// account, mode, import and time are bound once.
 async fn upsert_chunk(
     tx: &mut WriteTx,
     scope: ImportScope<'_>,
@@ -136,28 +152,44 @@ async fn upsert_chunk(
     let fixed = placeholders.list(5);
     let sql = format!(
         "INSERT INTO catalog_products (account_id, livemode, import_set_id, created, updated, \
-         product_id, item_group_id, availability, inventory_quantity, data) \
-         SELECT {fixed}, \
-         v.column1, v.column2, v.column3, v.column4, v.column5 FROM (VALUES {}) AS v WHERE true \
+         product_id, item_group_id, availability, inventory_quantity) \
+         SELECT {fixed}, v.column1, v.column2, v.column3, v.column4 \
+         FROM (VALUES {}) AS v WHERE true \
          ON CONFLICT (account_id, livemode, product_id) DO UPDATE SET \
          item_group_id = excluded.item_group_id, availability = excluded.availability, \
-         inventory_quantity = excluded.inventory_quantity, data = excluded.data, \
-         import_set_id = excluded.import_set_id, updated = excluded.updated",
-        placeholders.groups(chunk.len(), 5)
+         inventory_quantity = excluded.inventory_quantity, \
+         import_set_id = excluded.import_set_id, updated = excluded.updated \
+         RETURNING product_id, seq",
+        placeholders.groups(chunk.len(), 4)
     );
-    let mut query = sqlx::query(&sql)
+    let mut query = sqlx::query_as::<_, (String, i64)>(&sql)
         .bind(scope.account())
         .bind(scope.mode())
         .bind(scope.import_set_id.to_owned())
         .bind(scope.now)
         .bind(scope.now);
+    let mut data_by_id = HashMap::with_capacity(chunk.len());
     for product in chunk {
         query = query
-            .bind(product.product_id)
+            .bind(product.product_id.clone())
             .bind(product.item_group_id)
             .bind(product.availability)
-            .bind(product.inventory_quantity)
-            .bind(product.data);
+            .bind(product.inventory_quantity);
+        data_by_id.insert(product.product_id, product.data);
+    }
+    let written = query.fetch_all(tx.conn()).await?;
+
+    let mut placeholders = Placeholders::new(tx.backend());
+    let sql = format!(
+        "INSERT INTO catalog_product_data (product_seq, data) VALUES {} \
+         ON CONFLICT (product_seq) DO UPDATE SET data = excluded.data",
+        placeholders.groups(written.len(), 2)
+    );
+    let mut query = sqlx::query(&sql);
+    for (product_id, seq) in written {
+        query = query
+            .bind(seq)
+            .bind(data_by_id.remove(&product_id).unwrap_or_default());
     }
     query.execute(tx.conn()).await?;
     Ok(())
@@ -204,63 +236,87 @@ pub async fn remove_unwritten(tx: &mut WriteTx, scope: ImportScope<'_>) -> Resul
     Ok(i64::try_from(deleted).unwrap_or(i64::MAX))
 }
 
-/// The current availability of each of `product_ids` that exists, by id.
-/// Read on `conn`: the import's transaction, or any connection when it
-/// only validates.
-pub async fn availability_of(
+/// Which of `product_ids` are not in the catalog. Read on `conn`: the
+/// import's transaction, or any connection when it only validates. Only the
+/// missing ids come back, which are few: every row sent back costs a
+/// hand-off between sqlx's SQLite thread and the caller.
+pub async fn missing_products(
     conn: &mut AnyConnection,
     backend: Backend,
     scope: ImportScope<'_>,
     product_ids: &[String],
-) -> Result<HashMap<String, String>, StoreError> {
-    let mut found = HashMap::with_capacity(product_ids.len());
+) -> Result<HashSet<String>, StoreError> {
+    let mut missing = HashSet::new();
     for chunk in product_ids.chunks(ROWS_PER_STATEMENT) {
         let mut placeholders = Placeholders::new(backend);
         let sql = format!(
-            "SELECT product_id, availability FROM catalog_products \
-             WHERE account_id = {} AND livemode = {} AND product_id IN ({})",
-            placeholders.one(),
-            placeholders.one(),
-            placeholders.list(chunk.len())
-        );
-        let mut query = sqlx::query_as::<_, (String, String)>(&sql)
-            .bind(scope.account())
-            .bind(scope.mode());
-        for id in chunk {
-            query = query.bind(id.clone());
-        }
-        found.extend(query.fetch_all(&mut *conn).await?);
-    }
-    Ok(found)
-}
-
-/// Sets the stock and availability of products that exist.
-pub async fn update_stock(
-    tx: &mut WriteTx,
-    scope: ImportScope<'_>,
-    stock: &[StockWrite],
-) -> Result<(), StoreError> {
-    for chunk in stock.chunks(ROWS_PER_STATEMENT) {
-        let mut placeholders = Placeholders::new(tx.backend());
-        let updated = placeholders.one();
-        let values = placeholders.groups(chunk.len(), 3);
-        let sql = format!(
-            "UPDATE catalog_products SET inventory_quantity = v.column2, \
-             availability = v.column3, updated = {updated} \
-             FROM (VALUES {values}) AS v \
-             WHERE catalog_products.account_id = {} AND catalog_products.livemode = {} \
-             AND catalog_products.product_id = v.column1",
+            "SELECT v.column1 FROM (VALUES {}) AS v WHERE NOT EXISTS \
+             (SELECT 1 FROM catalog_products WHERE account_id = {} AND livemode = {} \
+             AND product_id = v.column1)",
+            placeholders.groups(chunk.len(), 1),
             placeholders.one(),
             placeholders.one()
         );
-        let mut query = sqlx::query(&sql).bind(scope.now);
+        let mut query = sqlx::query_scalar::<_, String>(&sql);
+        for id in chunk {
+            query = query.bind(id.clone());
+        }
+        let found = query
+            .bind(scope.account())
+            .bind(scope.mode())
+            .fetch_all(&mut *conn)
+            .await?;
+        missing.extend(found);
+    }
+    Ok(missing)
+}
+
+/// Sets the stock of products that exist, and their availability by the
+/// one each has now.
+pub async fn update_stock(
+    tx: &mut WriteTx,
+    scope: ImportScope<'_>,
+    stock: Vec<StockWrite>,
+) -> Result<(), StoreError> {
+    let mut stock = stock.into_iter().peekable();
+    while stock.peek().is_some() {
+        let chunk: Vec<StockWrite> = stock.by_ref().take(STOCK_ROWS_PER_STATEMENT).collect();
+        // Each product is found by its key and its new values by a scan of
+        // the chunk, hence the small chunks. (Written as `UPDATE ... FROM`
+        // the values, SQLite 3.46 scans the account's whole catalog for every
+        // statement instead.)
+        let mut placeholders = Placeholders::new(tx.backend());
+        let sql = format!(
+            "WITH v (product_id, quantity, from_in_stock, from_out_of_stock, from_preorder, \
+             from_backorder) AS (VALUES {}) \
+             UPDATE catalog_products SET (inventory_quantity, availability) = \
+               (SELECT v.quantity, CASE catalog_products.availability \
+                  WHEN 'out_of_stock' THEN v.from_out_of_stock \
+                  WHEN 'preorder' THEN v.from_preorder \
+                  WHEN 'backorder' THEN v.from_backorder \
+                  ELSE v.from_in_stock END \
+                FROM v WHERE v.product_id = catalog_products.product_id), \
+             updated = {} \
+             WHERE account_id = {} AND livemode = {} \
+             AND product_id IN (SELECT product_id FROM v)",
+            placeholders.groups(chunk.len(), 6),
+            placeholders.one(),
+            placeholders.one(),
+            placeholders.one()
+        );
+        let mut query = sqlx::query(&sql);
         for write in chunk {
+            let next = write.availability;
             query = query
-                .bind(write.product_id.clone())
+                .bind(write.product_id)
                 .bind(write.inventory_quantity)
-                .bind(write.availability.clone());
+                .bind(next.from_in_stock)
+                .bind(next.from_out_of_stock)
+                .bind(next.from_preorder)
+                .bind(next.from_backorder);
         }
         query
+            .bind(scope.now)
             .bind(scope.account())
             .bind(scope.mode())
             .execute(tx.conn())
@@ -285,6 +341,9 @@ pub struct StoredProduct {
 
 const COLUMNS: &str =
     "product_id, livemode, data, availability, inventory_quantity, created, updated";
+/// Products with their JSON; the two tables share no column name, so
+/// filters and cursors name columns unqualified.
+const PRODUCTS_WITH_DATA: &str = "catalog_products JOIN catalog_product_data ON product_seq = seq";
 
 #[derive(FromRow)]
 struct ProductRow {
@@ -321,7 +380,8 @@ pub async fn get(
     product_id: &str,
 ) -> Result<Option<StoredProduct>, StoreError> {
     let row: Option<ProductRow> = sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM catalog_products WHERE account_id = $1 AND livemode = $2 AND product_id = $3"
+        "SELECT {COLUMNS} FROM {PRODUCTS_WITH_DATA} \
+         WHERE account_id = $1 AND livemode = $2 AND product_id = $3"
     ))
     .bind(account_id.as_str().to_owned())
     .bind(i64::from(livemode))
@@ -362,7 +422,7 @@ pub async fn list(
     filter: &ProductFilter,
     page: &PageRequest,
 ) -> Result<Page<StoredProduct>, StoreError> {
-    let mut query = ListQuery::new("catalog_products", COLUMNS)
+    let mut query = ListQuery::new(PRODUCTS_WITH_DATA, COLUMNS)
         .with_id_column("product_id")
         .eq("account_id", Bind::Text(account_id.as_str().to_owned()))
         .eq("livemode", Bind::Int(i64::from(livemode)));

@@ -111,11 +111,16 @@ impl Db {
 
     /// Starts a transaction for writes, waiting for the writer turn on SQLite.
     pub async fn write(&self) -> Result<WriteTx, StoreError> {
-        let writer_turn = match self.backend {
-            Backend::Sqlite => Some(self.sqlite_writer.clone().lock_owned().await),
-            Backend::Postgres => None,
+        // On SQLite the write lock is taken at `BEGIN IMMEDIATE`, where the
+        // busy timeout applies; a deferred `BEGIN` that read first could fail
+        // at once with "database is locked" when another process wrote.
+        let (writer_turn, tx) = match self.backend {
+            Backend::Sqlite => {
+                let turn = self.sqlite_writer.clone().lock_owned().await;
+                (Some(turn), self.pool.begin_with("BEGIN IMMEDIATE").await?)
+            }
+            Backend::Postgres => (None, self.pool.begin().await?),
         };
-        let tx = self.pool.begin().await?;
         Ok(WriteTx {
             tx,
             backend: self.backend,

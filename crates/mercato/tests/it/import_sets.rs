@@ -1032,3 +1032,66 @@ async fn kill_9_during_a_large_import_leaves_the_catalog_before_or_after() {
     }
     second.kill_9().await;
 }
+
+/// Two servers on one database share the import queue: every ImportSet is
+/// processed exactly once, in order per account.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_servers_on_one_database_process_each_import_set_once() {
+    const ACCOUNTS: usize = 3;
+    const IMPORTS_EACH: usize = 4;
+    const ROWS: usize = 40;
+    let server = start_server().await;
+    let second = server.start_another().await;
+
+    let mut callers = Vec::new();
+    for account in 0..ACCOUNTS {
+        callers.push(Caller::sandbox(&server, &format!("Node shop {account}")).await);
+    }
+    let mut started = Vec::new();
+    for import in 0..IMPORTS_EACH {
+        for (account, caller) in callers.iter().enumerate() {
+            let rows: Vec<String> = (0..ROWS)
+                .map(|row_number| row(&format!("sku-{import}-{row_number}"), "1.00 USD", 1))
+                .collect();
+            let id = caller.start_import(&feed(&rows), CATALOG_FORMAT, &[]).await;
+            started.push((account, id));
+        }
+    }
+
+    for (account, id) in &started {
+        let done = callers[*account].wait_final(id).await;
+        assert_eq!(done["status"], "succeeded", "{done}");
+        assert_eq!(done["result"]["objects_created"], ROWS, "{done}");
+    }
+    for caller in &callers {
+        let events = caller
+            .get("/v1/events?type=data_management.import_set.succeeded&limit=100")
+            .await;
+        let mut announced: Vec<&str> = events.body["data"]
+            .as_array()
+            .expect("events")
+            .iter()
+            .filter_map(|event| event["data"]["object"]["id"].as_str())
+            .collect();
+        announced.sort_unstable();
+        let before_dedup = announced.len();
+        announced.dedup();
+        assert_eq!(before_dedup, IMPORTS_EACH, "one event per ImportSet");
+        assert_eq!(announced.len(), IMPORTS_EACH, "no ImportSet finished twice");
+        assert_eq!(caller.product_ids().await.len(), IMPORTS_EACH * ROWS);
+    }
+    let runs: Vec<(String, i64)> =
+        sqlx::query_as("SELECT state, attempts FROM jobs WHERE kind = 'catalog.import'")
+            .fetch_all(server.db().pool())
+            .await
+            .expect("read the import jobs");
+    assert_eq!(runs.len(), ACCOUNTS * IMPORTS_EACH);
+    for (state, attempts) in runs {
+        assert_eq!(
+            (state.as_str(), attempts),
+            ("succeeded", 1),
+            "each import ran once"
+        );
+    }
+    second.shutdown().await.expect("second server stops");
+}

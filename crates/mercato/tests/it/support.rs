@@ -100,6 +100,14 @@ impl TestServer {
         }
     }
 
+    /// Starts a second server on this one's database and data directory,
+    /// as another node sharing them would run.
+    pub async fn start_another(&self) -> RunningServer {
+        server::start(self.config.clone())
+            .await
+            .expect("second server starts")
+    }
+
     pub fn db(&self) -> &Db {
         &self.running.as_ref().expect("server running").db
     }
