@@ -9,7 +9,7 @@
 //! the only writer turn while the import runs; on PostgreSQL other writers
 //! go on beside it.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 
 use mercato_core::ids::AccountId;
 use serde_json::Value;
@@ -140,9 +140,8 @@ pub async fn upsert_products(
     Ok(())
 }
 
-/// One multi-row upsert of the products' columns, then of their JSON by the
-/// products' `seq`. The values carry only each product's own columns; the
-/// account, mode, import and time are bound once.
+/// One multi-row upsert. The values carry only each product's own columns;
+/// the account, mode, import and time are bound once.
 async fn upsert_chunk(
     tx: &mut WriteTx,
     scope: ImportScope<'_>,
@@ -152,44 +151,28 @@ async fn upsert_chunk(
     let fixed = placeholders.list(5);
     let sql = format!(
         "INSERT INTO catalog_products (account_id, livemode, import_set_id, created, updated, \
-         product_id, item_group_id, availability, inventory_quantity) \
-         SELECT {fixed}, v.column1, v.column2, v.column3, v.column4 \
+         product_id, item_group_id, availability, inventory_quantity, data) \
+         SELECT {fixed}, v.column1, v.column2, v.column3, v.column4, v.column5 \
          FROM (VALUES {}) AS v WHERE true \
          ON CONFLICT (account_id, livemode, product_id) DO UPDATE SET \
          item_group_id = excluded.item_group_id, availability = excluded.availability, \
-         inventory_quantity = excluded.inventory_quantity, \
-         import_set_id = excluded.import_set_id, updated = excluded.updated \
-         RETURNING product_id, seq",
-        placeholders.groups(chunk.len(), 4)
+         inventory_quantity = excluded.inventory_quantity, data = excluded.data, \
+         import_set_id = excluded.import_set_id, updated = excluded.updated",
+        placeholders.groups(chunk.len(), 5)
     );
-    let mut query = sqlx::query_as::<_, (String, i64)>(&sql)
+    let mut query = sqlx::query(&sql)
         .bind(scope.account())
         .bind(scope.mode())
         .bind(scope.import_set_id.to_owned())
         .bind(scope.now)
         .bind(scope.now);
-    let mut data_by_id = HashMap::with_capacity(chunk.len());
     for product in chunk {
         query = query
-            .bind(product.product_id.clone())
+            .bind(product.product_id)
             .bind(product.item_group_id)
             .bind(product.availability)
-            .bind(product.inventory_quantity);
-        data_by_id.insert(product.product_id, product.data);
-    }
-    let written = query.fetch_all(tx.conn()).await?;
-
-    let mut placeholders = Placeholders::new(tx.backend());
-    let sql = format!(
-        "INSERT INTO catalog_product_data (product_seq, data) VALUES {} \
-         ON CONFLICT (product_seq) DO UPDATE SET data = excluded.data",
-        placeholders.groups(written.len(), 2)
-    );
-    let mut query = sqlx::query(&sql);
-    for (product_id, seq) in written {
-        query = query
-            .bind(seq)
-            .bind(data_by_id.remove(&product_id).unwrap_or_default());
+            .bind(product.inventory_quantity)
+            .bind(product.data);
     }
     query.execute(tx.conn()).await?;
     Ok(())
@@ -341,9 +324,6 @@ pub struct StoredProduct {
 
 const COLUMNS: &str =
     "product_id, livemode, data, availability, inventory_quantity, created, updated";
-/// Products with their JSON; the two tables share no column name, so
-/// filters and cursors name columns unqualified.
-const PRODUCTS_WITH_DATA: &str = "catalog_products JOIN catalog_product_data ON product_seq = seq";
 
 #[derive(FromRow)]
 struct ProductRow {
@@ -380,7 +360,7 @@ pub async fn get(
     product_id: &str,
 ) -> Result<Option<StoredProduct>, StoreError> {
     let row: Option<ProductRow> = sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM {PRODUCTS_WITH_DATA} \
+        "SELECT {COLUMNS} FROM catalog_products \
          WHERE account_id = $1 AND livemode = $2 AND product_id = $3"
     ))
     .bind(account_id.as_str().to_owned())
@@ -422,7 +402,7 @@ pub async fn list(
     filter: &ProductFilter,
     page: &PageRequest,
 ) -> Result<Page<StoredProduct>, StoreError> {
-    let mut query = ListQuery::new(PRODUCTS_WITH_DATA, COLUMNS)
+    let mut query = ListQuery::new("catalog_products", COLUMNS)
         .with_id_column("product_id")
         .eq("account_id", Bind::Text(account_id.as_str().to_owned()))
         .eq("livemode", Bind::Int(i64::from(livemode)));
