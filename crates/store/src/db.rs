@@ -81,6 +81,9 @@ impl Db {
             })
             .connect_with(options)
             .await?;
+        if backend == Backend::Sqlite {
+            tokio::spawn(checkpoint_wal(pool.clone()));
+        }
 
         Ok(Self {
             pool,
@@ -210,6 +213,35 @@ fn prepare_url(url: &str, backend: Backend) -> Result<String, StoreError> {
     }
 }
 
+/// How often the WAL is copied back into the SQLite database file.
+const WAL_CHECKPOINT_EVERY: Duration = Duration::from_secs(1);
+
+/// Copies SQLite's WAL back into the database file in the background, until
+/// the pool closes. Connections do not do it themselves
+/// (`wal_autocheckpoint = 0`): SQLite would otherwise checkpoint inside the
+/// commit that crossed the threshold, and the commit of a large import would
+/// pay for copying all it wrote (about 1.7 s for a 200 MB feed). A passive
+/// checkpoint waits for no reader or writer.
+async fn checkpoint_wal(pool: AnyPool) {
+    let mut ticker = tokio::time::interval(WAL_CHECKPOINT_EVERY);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticker.tick().await;
+        if pool.is_closed() {
+            return;
+        }
+        let checkpoint = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
+            .execute(&pool)
+            .await;
+        if let Err(error) = checkpoint {
+            if pool.is_closed() {
+                return;
+            }
+            tracing::warn!(target: "mercato::store", %error, "could not checkpoint the WAL");
+        }
+    }
+}
+
 /// Each SQLite connection's page cache, in KiB (SQLite's default is 2 MiB).
 /// A large import inserts into several indexes at once; with the default,
 /// their pages are read back from the WAL again and again. The cache grows
@@ -224,7 +256,8 @@ async fn configure_connection(
         let pragmas = format!(
             "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
              PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON; \
-             PRAGMA temp_store = MEMORY; PRAGMA cache_size = -{SQLITE_CACHE_KIB};"
+             PRAGMA temp_store = MEMORY; PRAGMA cache_size = -{SQLITE_CACHE_KIB}; \
+             PRAGMA wal_autocheckpoint = 0;"
         );
         connection.execute(pragmas.as_str()).await?;
     }
