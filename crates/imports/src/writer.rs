@@ -1,6 +1,7 @@
 //! Writing one import's rows as they arrive from the reader: each batch is
-//! settled (inventory rows are checked against the catalog), written to the
-//! reports, counted, and applied inside the import's one transaction.
+//! settled (inventory rows are staged and checked against the catalog),
+//! written to the reports, counted, and applied inside the import's one
+//! transaction.
 
 use std::collections::HashSet;
 use std::time::{Duration, Instant};
@@ -34,10 +35,13 @@ pub(crate) struct CatalogWriter<'a> {
     /// Products in the account's catalog before the first product row was
     /// written; counted only by imports that create or delete products.
     products_before: Option<i64>,
+    /// Whether the scope has stock set by inventory feeds, which product
+    /// rows clear; asked at the first product row.
+    has_stock: Option<bool>,
     /// Products written by upsert rows, and removed by delete rows.
     upserted: i64,
     deleted: i64,
-    /// Time spent in the database.
+    /// Time spent settling and writing batches.
     pub apply_time: Duration,
     last_progress: Instant,
 }
@@ -54,7 +58,6 @@ pub(crate) enum Removal {
 struct Changes {
     products: Vec<ProductWrite>,
     deletions: Vec<String>,
-    stock: Vec<StockWrite>,
 }
 
 impl<'a> CatalogWriter<'a> {
@@ -67,6 +70,7 @@ impl<'a> CatalogWriter<'a> {
             reports: None,
             counts: Counts::default(),
             products_before: None,
+            has_stock: None,
             upserted: 0,
             deleted: 0,
             apply_time: Duration::ZERO,
@@ -86,7 +90,7 @@ impl<'a> CatalogWriter<'a> {
     /// Settles, reports and applies one batch of rows.
     pub async fn write_batch(&mut self, mut rows: Vec<FeedRow>) -> Result<(), FeedFailure> {
         let started = Instant::now();
-        let missing = self.missing_products(&rows).await?;
+        let missing = self.write_stock(&rows).await?;
         let mut changes = Changes::default();
         for row in &mut rows {
             settle(row, &missing, &mut changes);
@@ -143,7 +147,7 @@ impl<'a> CatalogWriter<'a> {
 
     async fn apply(&mut self, changes: Changes) -> Result<(), StoreError> {
         let scope = self.scope();
-        if changes.products.is_empty() && changes.deletions.is_empty() && changes.stock.is_empty() {
+        if changes.products.is_empty() && changes.deletions.is_empty() {
             return Ok(());
         }
         let upserted = i64::try_from(changes.products.len()).unwrap_or(i64::MAX);
@@ -153,40 +157,65 @@ impl<'a> CatalogWriter<'a> {
             let count = catalog::count(tx.conn(), scope.account_id, scope.livemode).await?;
             self.products_before = Some(count);
         }
+        if changes_catalog {
+            self.clear_stock(&changes).await?;
+        }
         let tx = self.tx().await?;
         catalog::upsert_products(tx, scope, changes.products).await?;
         let deleted = catalog::delete_products(tx, scope, &changes.deletions).await?;
-        catalog::update_stock(tx, scope, changes.stock).await?;
         self.upserted += upserted;
         self.deleted += deleted;
         Ok(())
     }
 
-    /// The products that the batch's inventory rows name but the catalog
-    /// lacks, read inside the import's transaction when it writes.
-    async fn missing_products(&mut self, rows: &[FeedRow]) -> Result<HashSet<String>, StoreError> {
-        let ids: Vec<String> = rows
+    /// Drops the inventory feeds' stock of the products that the batch
+    /// writes or deletes; skipped when the scope has none.
+    async fn clear_stock(&mut self, changes: &Changes) -> Result<(), StoreError> {
+        let scope = self.scope();
+        let has_stock = match self.has_stock {
+            Some(known) => known,
+            None => {
+                let found = catalog::has_stock(self.tx().await?, scope).await?;
+                *self.has_stock.insert(found)
+            }
+        };
+        if !has_stock {
+            return Ok(());
+        }
+        let product_ids: Vec<&str> = changes
+            .products
             .iter()
-            .filter_map(|row| match &row.outcome {
-                RowOutcome::Valid {
-                    change: RowChange::Inventory(update),
-                    ..
-                } => Some(update.id.clone()),
-                _ => None,
-            })
+            .map(|product| product.product_id.as_str())
+            .chain(changes.deletions.iter().map(String::as_str))
             .collect();
-        if ids.is_empty() {
+        catalog::clear_stock(self.tx().await?, scope, &product_ids).await
+    }
+
+    /// Writes the batch's stock changes and returns the products they name
+    /// that the catalog lacks, which are left out. The changes are staged
+    /// first; an import that only validates stages them in a transaction of
+    /// its own, which is rolled back, and writes nothing.
+    async fn write_stock(&mut self, rows: &[FeedRow]) -> Result<HashSet<String>, StoreError> {
+        let stock: Vec<StockWrite> = rows.iter().filter_map(stock_write).collect();
+        if stock.is_empty() {
             return Ok(HashSet::new());
         }
+        let staged = stock.len();
         let scope = self.scope();
+        let backend = self.db.backend();
         if self.import_set.validate_only {
-            let mut conn = self.db.pool().acquire().await?;
-            let backend = self.db.backend();
-            return catalog::missing_products(&mut conn, backend, scope, &ids).await;
+            let mut check = self.db.pool().begin().await?;
+            catalog::stage_stock(&mut check, backend, stock).await?;
+            return catalog::missing_staged(&mut check, scope).await;
         }
         let tx = self.tx().await?;
-        let backend = tx.backend();
-        catalog::missing_products(tx.conn(), backend, scope, &ids).await
+        catalog::stage_stock(tx.conn(), backend, stock).await?;
+        let written = catalog::apply_staged_stock(tx, scope).await?;
+        if written == staged {
+            // Every product exists: the usual case, and no query to ask.
+            return Ok(HashSet::new());
+        }
+        catalog::missing_staged(tx.conn(), scope).await
     }
 
     /// Publishes the counts so far: in this process at once, and in the
@@ -217,8 +246,8 @@ impl<'a> CatalogWriter<'a> {
     }
 }
 
-/// Sorts a valid row into the batch's changes; an inventory row naming no
-/// product becomes an error row instead.
+/// Sorts a valid product row into the batch's changes. Inventory rows are
+/// written already; one naming no product becomes an error row.
 fn settle(row: &mut FeedRow, missing: &HashSet<String>, changes: &mut Changes) {
     let RowOutcome::Valid { change, .. } = &row.outcome else {
         return;
@@ -239,12 +268,24 @@ fn settle(row: &mut FeedRow, missing: &HashSet<String>, changes: &mut Changes) {
                 }],
             };
         }
-        RowChange::Inventory(update) => changes.stock.push(StockWrite {
-            product_id: update.id.clone(),
-            inventory_quantity: update.inventory_quantity,
-            availability: next_availability(update),
-        }),
+        RowChange::Inventory(_) => {}
     }
+}
+
+/// A valid inventory row's change, to stage.
+fn stock_write(row: &FeedRow) -> Option<StockWrite> {
+    let RowOutcome::Valid {
+        change: RowChange::Inventory(update),
+        ..
+    } = &row.outcome
+    else {
+        return None;
+    };
+    Some(StockWrite {
+        product_id: update.id.clone(),
+        inventory_quantity: update.inventory_quantity,
+        availability: next_availability(update),
+    })
 }
 
 /// What the update leads to from each availability a product may have.

@@ -645,6 +645,84 @@ async fn an_inventory_feed_updates_quantities_of_known_products_only() {
     assert_eq!(caller.stock("a").await, Some((0, "out_of_stock".into())));
     assert_eq!(caller.stock("b").await, Some((42, "in_stock".into())));
     assert_eq!(caller.stock("sku-x").await, None);
+
+    let trial = b"id,inventory_quantity\na,8\nsku-y,1\n";
+    let done = caller
+        .import(trial, INVENTORY_FORMAT, &[("validate_only", "true")])
+        .await;
+    assert_eq!(done["status"], "succeeded_with_errors", "{done}");
+    assert_eq!(result_count(&done, &["errors", "row_count"]), 1, "{done}");
+    assert_eq!(
+        caller.stock("a").await,
+        Some((0, "out_of_stock".into())),
+        "validating changes no stock"
+    );
+}
+
+#[tokio::test]
+async fn stock_from_inventory_feeds_holds_until_a_product_feed_writes_the_product() {
+    let server = start_server().await;
+    let caller = Caller::sandbox(&server, "Stock").await;
+    let catalog = feed(&[
+        row("a", "1.00 USD", 5),
+        row("b", "2.00 USD", 5),
+        row("c", "3.00 USD", 5),
+    ]);
+    assert_eq!(
+        caller.import(&catalog, CATALOG_FORMAT, &[]).await["status"],
+        "succeeded"
+    );
+
+    let sold_out = b"id,inventory_quantity\na,0\nb,7\n";
+    let done = caller.import(sold_out, INVENTORY_FORMAT, &[]).await;
+    assert_eq!(done["status"], "succeeded", "{done}");
+    let out_of_stock = caller
+        .get("/v1/catalog/products?availability=out_of_stock")
+        .await;
+    assert_eq!(out_of_stock.status, 200, "{}", out_of_stock.body);
+    assert_eq!(
+        out_of_stock.body["data"][0]["id"], "a",
+        "{}",
+        out_of_stock.body
+    );
+    assert_eq!(out_of_stock.body["data"].as_array().map(Vec::len), Some(1));
+
+    let restocked = b"id,inventory_quantity\na,3\n";
+    let done = caller.import(restocked, INVENTORY_FORMAT, &[]).await;
+    assert_eq!(done["status"], "succeeded", "{done}");
+    assert_eq!(
+        caller.stock("a").await,
+        Some((3, "in_stock".into())),
+        "back in stock from the availability the last feed set"
+    );
+    assert_eq!(caller.stock("b").await, Some((7, "in_stock".into())));
+
+    let rewrite_b = feed(&[row("b", "2.00 USD", 1)]);
+    let done = caller.import(&rewrite_b, CATALOG_FORMAT, &[]).await;
+    assert_eq!(done["status"], "succeeded", "{done}");
+    assert_eq!(
+        caller.stock("b").await,
+        Some((1, "in_stock".into())),
+        "the product feed's stock replaces the inventory feed's"
+    );
+    assert_eq!(caller.stock("a").await, Some((3, "in_stock".into())));
+
+    let only_c = feed(&[row("c", "3.00 USD", 5)]);
+    let done = caller
+        .import(&only_c, CATALOG_FORMAT, &[("mode", "replace")])
+        .await;
+    assert_eq!(done["status"], "succeeded", "{done}");
+    assert_eq!(
+        caller.stock("a").await,
+        None,
+        "replace removes a and its stock"
+    );
+    let again = feed(&[row("a", "1.00 USD", 9)]);
+    assert_eq!(
+        caller.import(&again, CATALOG_FORMAT, &[]).await["status"],
+        "succeeded"
+    );
+    assert_eq!(caller.stock("a").await, Some((9, "in_stock".into())));
 }
 
 #[tokio::test]
