@@ -48,6 +48,13 @@ pub(crate) enum FeedFailure {
     Stopped,
 }
 
+/// The applier failed; how is told by joining it.
+impl From<crate::applier::ApplierGone> for FeedFailure {
+    fn from(_: crate::applier::ApplierGone) -> Self {
+        FeedFailure::Stopped
+    }
+}
+
 /// Reads the feed to its end, sending its rows to `out`; returns the time
 /// spent parsing and validating. Stops early, without error, when the
 /// writer has gone.

@@ -3,14 +3,19 @@
 //!
 //! ```text
 //! file blob ─read, validate (blocking thread)─> batches of rows
-//!   ─writer (async task, one transaction)─> catalog rows + reports
+//!   ─writer (async task)─> product JSON, reports, counts
+//!   ─applier (async task, one transaction)─> catalog rows
 //!   ─same transaction─> reports as Files, status, result, event, job done
 //! ```
+//!
+//! The three stages overlap: while the database writes one batch, the
+//! writer prepares the next and the reader reads the one after.
 //!
 //! ImportSets of one account run one at a time in creation order: a job
 //! whose account has an older pending ImportSet is put back until that one
 //! finishes.
 
+mod applier;
 mod feed;
 pub mod render;
 mod run;

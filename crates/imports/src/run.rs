@@ -18,9 +18,10 @@ use mercato_store::jobs::{self, ClaimedJob, JobState};
 use mercato_store::{accounts, StoreError, WriteTx};
 use tokio::sync::mpsc;
 
+use crate::applier::{Applier, Removal};
 use crate::feed::{self, FeedFailure, Read, ReadJob, Reports};
-use crate::render;
-use crate::writer::{CatalogWriter, Removal};
+use crate::render::{self, Counts};
+use crate::writer::CatalogWriter;
 use crate::ImportWorker;
 
 /// How far a job waiting for an older ImportSet is put back.
@@ -28,6 +29,13 @@ const WAIT_FOR_OLDER_MS: i64 = 500;
 
 /// Batches the reader may be ahead of the writer.
 const READ_AHEAD_BATCHES: usize = 2;
+
+/// What reading and writing the rows left for the import's end.
+struct Written {
+    reports: Option<Reports>,
+    counts: Counts,
+    applier: Applier,
+}
 
 /// Where the reports are written while the feed is read.
 struct ReportPaths {
@@ -73,9 +81,9 @@ impl ImportWorker {
         Ok(())
     }
 
-    /// Reads the feed on a blocking thread while this task writes its rows
-    /// in the import's transaction, then finishes the import in that same
-    /// transaction. `Err` only for storage failures, which make the job
+    /// Reads the feed on a blocking thread while this task prepares its
+    /// rows and the applier writes them in the import's transaction, then
+    /// finishes the import in that same transaction. `Err` only for storage failures, which make the job
     /// retry; false when the lease was lost and nothing was applied.
     async fn import(&self, job: &ClaimedJob, import_set: &ImportSet) -> Result<bool, StoreError> {
         let Some(file) = files::get(
@@ -103,22 +111,41 @@ impl ImportWorker {
 
         let (sender, mut batches) = mpsc::channel(READ_AHEAD_BATCHES);
         let reader = tokio::task::spawn_blocking(move || feed::read(&read_job, &sender));
-        let mut writer = CatalogWriter::new(&self.db, import_set);
-        let written = write_all(&mut writer, &mut batches).await;
+        let applier = Applier::spawn(self.db.clone(), import_set.clone(), now_unix());
+        let mut writer = CatalogWriter::new(&self.db, import_set, applier);
+        let prepared = write_all(&mut writer, &mut batches).await;
         drop(batches);
         let read = match reader.await {
             Ok(read) => read,
             Err(_) => Err(FeedFailure::Stopped),
         };
+        let (reports, counts, applier) = writer.into_parts();
+        // A failed write stops the writer too: the applier's reason comes first.
+        let applier = match applier.join().await {
+            Ok(applier) => applier,
+            Err(error) => {
+                paths.remove().await;
+                return Err(error);
+            }
+        };
 
-        match written.and(read) {
-            Ok(times) => self.finish(job, import_set, writer, times, &paths).await,
+        match prepared.and(read) {
+            Ok(times) => {
+                let written = Written {
+                    reports,
+                    counts,
+                    applier,
+                };
+                self.finish(job, import_set, written, times, &paths).await
+            }
             Err(FeedFailure::Store(error)) => {
                 paths.remove().await;
                 Err(error)
             }
             Err(failure) => {
-                drop(writer);
+                // Rolls the rows back and frees SQLite's writer turn first.
+                drop(applier);
+                drop(reports);
                 paths.remove().await;
                 self.fail(job, import_set, &failure.to_string()).await
             }
@@ -132,15 +159,19 @@ impl ImportWorker {
         &self,
         job: &ClaimedJob,
         import_set: &ImportSet,
-        mut writer: CatalogWriter<'_>,
+        written: Written,
         times: StageTimes,
         paths: &ReportPaths,
     ) -> Result<bool, StoreError> {
-        let started = Instant::now();
-        let (errors_report, warnings_report) = match writer.reports.take().map(Reports::finish) {
+        let Written {
+            reports,
+            mut counts,
+            applier,
+        } = written;
+        let (errors_report, warnings_report) = match reports.map(Reports::finish) {
             Some(Ok((errors, warnings))) => (errors.has_content, warnings.has_content),
             Some(Err(error)) => {
-                drop(writer);
+                drop(applier);
                 paths.remove().await;
                 return self.fail(job, import_set, &error.to_string()).await;
             }
@@ -153,9 +184,9 @@ impl ImportWorker {
         } else {
             Removal::Nothing
         };
-        let mut counts = writer.counts;
-        let apply_time = writer.apply_time;
-        let (mut tx, applied) = writer.finish(removal).await?;
+        let started = Instant::now();
+        let busy_before = applier.busy;
+        let (mut tx, applied) = applier.finish(removal).await?;
         if !jobs::holds_lease(tx.conn(), job).await? {
             return Ok(false);
         }
@@ -181,7 +212,7 @@ impl ImportWorker {
             SUCCEEDED
         };
         let mut result = render::result(&counts, errors_file.as_deref(), warnings_file.as_deref());
-        let apply = apply_time + started.elapsed();
+        let apply = busy_before + started.elapsed();
         result["timings_ms"] = serde_json::json!({
             "parse": times.get(Stage::Parse).as_millis() as u64,
             "validate": times.get(Stage::Validate).as_millis() as u64,
@@ -306,7 +337,7 @@ async fn write_all(
             Read::Rows(rows) => writer.write_batch(rows).await?,
         }
     }
-    Ok(())
+    writer.flush().await
 }
 
 /// Renews the job's lease until aborted, so that a long import keeps it

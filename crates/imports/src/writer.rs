@@ -1,7 +1,9 @@
-//! Writing one import's rows as they arrive from the reader: each batch is
-//! settled (inventory rows are staged and checked against the catalog),
-//! written to the reports, counted, and applied inside the import's one
-//! transaction.
+//! Preparing one import's rows as they arrive from the reader: each batch
+//! is settled (inventory rows are written first and checked against the
+//! catalog), written to the reports, counted, and handed to the applier,
+//! which writes it while the next batch is prepared. A batch's stock is
+//! queued before the batch before it is settled, so that the applier always
+//! has the next statement to run.
 
 use std::collections::HashSet;
 use std::time::{Duration, Instant};
@@ -10,87 +12,85 @@ use mercato_catalog::{
     Availability, FeedRow, InventoryUpdate, Quoted, RowChange, RowError, RowOutcome,
 };
 use mercato_core::time::now_unix;
-use mercato_store::catalog::{
-    self, Applied, ImportScope, NextAvailability, ProductWrite, StockWrite,
-};
+use mercato_store::catalog::{NextAvailability, ProductWrite, StockWrite};
 use mercato_store::import_sets::{self, ImportSet, PENDING};
-use mercato_store::{Backend, Db, StoreError, WriteTx};
+use mercato_store::{Backend, Db, StoreError};
 
+use crate::applier::{ApplierHandle, Changes, Command, MissingProducts};
 use crate::feed::{FeedFailure, Reports};
 use crate::render::{self, Counts};
 
 /// How often a pending ImportSet's `result` shows progress.
 const PROGRESS_EVERY: Duration = Duration::from_millis(500);
 
-/// One import's side of the database while its feed is read.
+/// One import's rows on their way from the reader to the applier.
 pub(crate) struct CatalogWriter<'a> {
     db: &'a Db,
     import_set: &'a ImportSet,
-    now: i64,
-    /// Opened at the first write and held to the end, so that the whole
-    /// import commits at once.
-    tx: Option<WriteTx>,
+    applier: ApplierHandle,
+    /// The last batch read, waiting for the applier to say which of the
+    /// products its inventory rows name are missing.
+    pending: Option<Pending>,
     pub reports: Option<Reports>,
     pub counts: Counts,
-    /// Products in the account's catalog before the first product row was
-    /// written; counted only by imports that create or delete products.
-    products_before: Option<i64>,
-    /// Whether the scope has stock set by inventory feeds, which product
-    /// rows clear; asked at the first product row.
-    has_stock: Option<bool>,
-    /// Products written by upsert rows, and removed by delete rows.
-    upserted: i64,
-    deleted: i64,
-    /// Time spent settling and writing batches.
-    pub apply_time: Duration,
     last_progress: Instant,
 }
 
-/// What an import removes after its rows.
-pub(crate) enum Removal {
-    Nothing,
-    /// `mode=replace`: every product the import did not write.
-    Unwritten,
-}
-
-/// A batch's rows sorted by what they do to the catalog.
-#[derive(Default)]
-struct Changes {
-    products: Vec<ProductWrite>,
-    deletions: Vec<String>,
+/// A batch of rows and, when it has stock to write, the applier's answer.
+struct Pending {
+    rows: Vec<FeedRow>,
+    missing: Option<MissingProducts>,
 }
 
 impl<'a> CatalogWriter<'a> {
-    pub fn new(db: &'a Db, import_set: &'a ImportSet) -> Self {
+    pub fn new(db: &'a Db, import_set: &'a ImportSet, applier: ApplierHandle) -> Self {
         Self {
             db,
             import_set,
-            now: now_unix(),
-            tx: None,
+            applier,
+            pending: None,
             reports: None,
             counts: Counts::default(),
-            products_before: None,
-            has_stock: None,
-            upserted: 0,
-            deleted: 0,
-            apply_time: Duration::ZERO,
             last_progress: Instant::now(),
         }
     }
 
-    fn scope(&self) -> ImportScope<'a> {
-        ImportScope {
-            account_id: &self.import_set.account_id,
-            livemode: self.import_set.livemode,
-            import_set_id: self.import_set.id.as_str(),
-            now: self.now,
+    /// The reports, the counts and the applier, once every batch is handed
+    /// over with [`CatalogWriter::flush`].
+    pub fn into_parts(self) -> (Option<Reports>, Counts, ApplierHandle) {
+        (self.reports, self.counts, self.applier)
+    }
+
+    /// Queues one batch's stock, then settles the batch before it.
+    pub async fn write_batch(&mut self, rows: Vec<FeedRow>) -> Result<(), FeedFailure> {
+        let stock: Vec<StockWrite> = rows.iter().filter_map(stock_write).collect();
+        let missing = if stock.is_empty() {
+            None
+        } else {
+            Some(self.applier.write_stock(stock).await?)
+        };
+        if let Some(previous) = self.pending.replace(Pending { rows, missing }) {
+            self.settle_batch(previous).await?;
+        }
+        Ok(())
+    }
+
+    /// Settles the last batch.
+    pub async fn flush(&mut self) -> Result<(), FeedFailure> {
+        match self.pending.take() {
+            Some(last) => self.settle_batch(last).await,
+            None => Ok(()),
         }
     }
 
-    /// Settles, reports and applies one batch of rows.
-    pub async fn write_batch(&mut self, mut rows: Vec<FeedRow>) -> Result<(), FeedFailure> {
-        let started = Instant::now();
-        let missing = self.write_stock(&rows).await?;
+    /// Settles, reports and counts one batch of rows, and queues its
+    /// changes for the applier.
+    async fn settle_batch(&mut self, batch: Pending) -> Result<(), FeedFailure> {
+        let Pending { mut rows, missing } = batch;
+        let missing = match missing {
+            Some(answer) => answer.wait().await?,
+            None => HashSet::new(),
+        };
         let mut changes = Changes::default();
         for row in &mut rows {
             settle(row, &missing, &mut changes);
@@ -99,123 +99,13 @@ impl<'a> CatalogWriter<'a> {
             }
             count(&mut self.counts, row);
         }
+        drop(rows);
+
         if !self.import_set.validate_only {
-            self.apply(changes).await?;
+            self.applier.send(Command::Apply(changes)).await?;
         }
-        self.apply_time += started.elapsed();
         self.show_progress().await?;
         Ok(())
-    }
-
-    /// The import's transaction, opened now if it is not yet.
-    async fn tx(&mut self) -> Result<&mut WriteTx, StoreError> {
-        if self.tx.is_none() {
-            self.tx = Some(self.db.write().await?);
-        }
-        Ok(self.tx.as_mut().expect("opened above"))
-    }
-
-    /// Hands over the transaction, to finish the import in it, with what
-    /// the rows did to the catalog. `removed` products were removed after
-    /// the rows (by `mode=replace`).
-    pub async fn finish(mut self, removed: Removal) -> Result<(WriteTx, Applied), StoreError> {
-        let scope = self.scope();
-        let (products_before, deleted_by_rows) = (self.products_before, self.deleted);
-        let tx = self.tx().await?;
-        let removed = match removed {
-            Removal::Unwritten => catalog::remove_unwritten(tx, scope).await?,
-            Removal::Nothing => 0,
-        };
-        let deleted = deleted_by_rows + removed;
-        // Every id is in at most one row, so the growth of the catalog, with
-        // what was deleted added back, is what the upserts created.
-        let created = match products_before {
-            Some(before) => {
-                let after = catalog::count(tx.conn(), scope.account_id, scope.livemode).await?;
-                after - before + deleted
-            }
-            None => 0,
-        };
-        let applied = Applied {
-            created,
-            updated: self.upserted - created,
-            deleted,
-        };
-        let tx = self.tx.take().expect("opened above");
-        Ok((tx, applied))
-    }
-
-    async fn apply(&mut self, changes: Changes) -> Result<(), StoreError> {
-        let scope = self.scope();
-        if changes.products.is_empty() && changes.deletions.is_empty() {
-            return Ok(());
-        }
-        let upserted = i64::try_from(changes.products.len()).unwrap_or(i64::MAX);
-        let changes_catalog = upserted > 0 || !changes.deletions.is_empty();
-        if changes_catalog && self.products_before.is_none() {
-            let tx = self.tx().await?;
-            let count = catalog::count(tx.conn(), scope.account_id, scope.livemode).await?;
-            self.products_before = Some(count);
-        }
-        if changes_catalog {
-            self.clear_stock(&changes).await?;
-        }
-        let tx = self.tx().await?;
-        catalog::upsert_products(tx, scope, changes.products).await?;
-        let deleted = catalog::delete_products(tx, scope, &changes.deletions).await?;
-        self.upserted += upserted;
-        self.deleted += deleted;
-        Ok(())
-    }
-
-    /// Drops the inventory feeds' stock of the products that the batch
-    /// writes or deletes; skipped when the scope has none.
-    async fn clear_stock(&mut self, changes: &Changes) -> Result<(), StoreError> {
-        let scope = self.scope();
-        let has_stock = match self.has_stock {
-            Some(known) => known,
-            None => {
-                let found = catalog::has_stock(self.tx().await?, scope).await?;
-                *self.has_stock.insert(found)
-            }
-        };
-        if !has_stock {
-            return Ok(());
-        }
-        let product_ids: Vec<&str> = changes
-            .products
-            .iter()
-            .map(|product| product.product_id.as_str())
-            .chain(changes.deletions.iter().map(String::as_str))
-            .collect();
-        catalog::clear_stock(self.tx().await?, scope, &product_ids).await
-    }
-
-    /// Writes the batch's stock changes and returns the products they name
-    /// that the catalog lacks, which are left out. The changes are staged
-    /// first; an import that only validates stages them in a transaction of
-    /// its own, which is rolled back, and writes nothing.
-    async fn write_stock(&mut self, rows: &[FeedRow]) -> Result<HashSet<String>, StoreError> {
-        let stock: Vec<StockWrite> = rows.iter().filter_map(stock_write).collect();
-        if stock.is_empty() {
-            return Ok(HashSet::new());
-        }
-        let staged = stock.len();
-        let scope = self.scope();
-        let backend = self.db.backend();
-        if self.import_set.validate_only {
-            let mut check = self.db.pool().begin().await?;
-            catalog::stage_stock(&mut check, backend, stock).await?;
-            return catalog::missing_staged(&mut check, scope).await;
-        }
-        let tx = self.tx().await?;
-        catalog::stage_stock(tx.conn(), backend, stock).await?;
-        let written = catalog::apply_staged_stock(tx, scope).await?;
-        if written == staged {
-            // Every product exists: the usual case, and no query to ask.
-            return Ok(HashSet::new());
-        }
-        catalog::missing_staged(tx.conn(), scope).await
     }
 
     /// Publishes the counts so far: in this process at once, and in the

@@ -9,10 +9,10 @@
 //! the only writer turn while the import runs; on PostgreSQL other writers
 //! go on beside it.
 //!
-//! Inventory feeds write stock into `catalog_stock`, a narrow row per
-//! product that overrides the product's own stock until a product feed
-//! writes the product again. Readers see both through the
-//! `catalog_products_current` view.
+//! A product's stock lives beside it in `catalog_stock`, a narrow row per
+//! product that product feeds and inventory feeds both write, so that an
+//! inventory feed never touches the product's own row. Readers see both
+//! through the `catalog_products_current` view.
 
 use std::collections::HashSet;
 
@@ -147,13 +147,22 @@ pub async fn upsert_products(
     Ok(())
 }
 
-/// One multi-row upsert. The values carry only each product's own columns;
-/// the account, mode, import and time are bound once.
+/// One multi-row upsert of products and their stock. The values carry only
+/// each product's own columns; the account, mode, import and time are bound
+/// once.
 async fn upsert_chunk(
     tx: &mut WriteTx,
     scope: ImportScope<'_>,
     chunk: Vec<ProductWrite>,
 ) -> Result<(), StoreError> {
+    let stock: Vec<(String, String, Option<i64>)> = chunk
+        .iter()
+        .map(|product| {
+            let id = product.product_id.clone();
+            (id, product.availability.clone(), product.inventory_quantity)
+        })
+        .collect();
+
     let mut placeholders = Placeholders::new(tx.backend());
     let fixed = placeholders.list(5);
     let sql = format!(
@@ -182,10 +191,43 @@ async fn upsert_chunk(
             .bind(product.data);
     }
     query.execute(tx.conn()).await?;
+
+    upsert_stock_chunk(tx, scope, stock).await
+}
+
+/// The stock that a product feed gives its products, replacing whatever an
+/// inventory feed had set.
+async fn upsert_stock_chunk(
+    tx: &mut WriteTx,
+    scope: ImportScope<'_>,
+    stock: Vec<(String, String, Option<i64>)>,
+) -> Result<(), StoreError> {
+    let mut placeholders = Placeholders::new(tx.backend());
+    let fixed = placeholders.list(3);
+    let sql = format!(
+        "INSERT INTO catalog_stock (account_id, livemode, updated, product_id, availability, \
+         inventory_quantity) \
+         SELECT {fixed}, v.column1, v.column2, v.column3 FROM (VALUES {}) AS v WHERE true \
+         ON CONFLICT (account_id, livemode, product_id) DO UPDATE SET \
+         availability = excluded.availability, inventory_quantity = excluded.inventory_quantity, \
+         updated = excluded.updated",
+        placeholders.groups(stock.len(), 3)
+    );
+    let mut query = sqlx::query(&sql)
+        .bind(scope.account())
+        .bind(scope.mode())
+        .bind(scope.now);
+    for (product_id, availability, inventory_quantity) in stock {
+        query = query
+            .bind(product_id)
+            .bind(availability)
+            .bind(inventory_quantity);
+    }
+    query.execute(tx.conn()).await?;
     Ok(())
 }
 
-/// Removes the named products; returns how many existed.
+/// Removes the named products and their stock; returns how many existed.
 pub async fn delete_products(
     tx: &mut WriteTx,
     scope: ImportScope<'_>,
@@ -193,21 +235,31 @@ pub async fn delete_products(
 ) -> Result<i64, StoreError> {
     let mut deleted = 0;
     for chunk in product_ids.chunks(ROWS_PER_STATEMENT) {
-        let mut placeholders = Placeholders::new(tx.backend());
-        let sql = format!(
-            "DELETE FROM catalog_products WHERE account_id = {} AND livemode = {} \
-             AND product_id IN ({})",
-            placeholders.one(),
-            placeholders.one(),
-            placeholders.list(chunk.len())
-        );
-        let mut query = sqlx::query(&sql).bind(scope.account()).bind(scope.mode());
-        for id in chunk {
-            query = query.bind(id.clone());
-        }
-        deleted += query.execute(tx.conn()).await?.rows_affected();
+        deleted += delete_chunk(tx, scope, "catalog_products", chunk).await?;
+        delete_chunk(tx, scope, "catalog_stock", chunk).await?;
     }
     Ok(i64::try_from(deleted).unwrap_or(i64::MAX))
+}
+
+/// Deletes the named products' rows from `table`; returns how many.
+async fn delete_chunk(
+    tx: &mut WriteTx,
+    scope: ImportScope<'_>,
+    table: &str,
+    product_ids: &[String],
+) -> Result<u64, StoreError> {
+    let mut placeholders = Placeholders::new(tx.backend());
+    let sql = format!(
+        "DELETE FROM {table} WHERE account_id = {} AND livemode = {} AND product_id IN ({})",
+        placeholders.one(),
+        placeholders.one(),
+        placeholders.list(product_ids.len())
+    );
+    let mut query = sqlx::query(&sql).bind(scope.account()).bind(scope.mode());
+    for id in product_ids {
+        query = query.bind(id.clone());
+    }
+    Ok(query.execute(tx.conn()).await?.rows_affected())
 }
 
 /// For `mode=replace`: removes every product of the account and mode that
@@ -240,9 +292,12 @@ pub async fn remove_unwritten(tx: &mut WriteTx, scope: ImportScope<'_>) -> Resul
 /// one statement each that looks every row up by its key. A temporary table
 /// belongs to its connection: imports on other connections never see each
 /// other's rows. On PostgreSQL its rows go at the end of each transaction.
+/// On SQLite the rows live in their key's B-tree alone, so that the
+/// statements read them in product order and look the products up in that
+/// order too, which keeps the pages they touch close together.
 fn create_stock_table(backend: Backend) -> String {
     let on_commit = match backend {
-        Backend::Sqlite => "",
+        Backend::Sqlite => " WITHOUT ROWID",
         Backend::Postgres => " ON COMMIT DELETE ROWS",
     };
     format!(
@@ -260,8 +315,10 @@ fn create_stock_table(backend: Backend) -> String {
 pub async fn stage_stock(
     conn: &mut AnyConnection,
     backend: Backend,
-    stock: Vec<StockWrite>,
+    mut stock: Vec<StockWrite>,
 ) -> Result<(), StoreError> {
+    // Appended in key order, the staged rows fill their B-tree page by page.
+    stock.sort_unstable_by(|a, b| a.product_id.cmp(&b.product_id));
     sqlx::query(&create_stock_table(backend))
         .execute(&mut *conn)
         .await?;
@@ -293,16 +350,17 @@ pub async fn stage_stock(
     Ok(())
 }
 
-/// The staged products that the catalog lacks. Only their ids come back,
-/// which are few: every row sent back costs a hand-off between sqlx's
-/// SQLite thread and the caller.
+/// The staged products that the catalog lacks, found by their stock rows,
+/// which every product has. Only their ids come back, which are few: every
+/// row sent back costs a hand-off between sqlx's SQLite thread and the
+/// caller.
 pub async fn missing_staged(
     conn: &mut AnyConnection,
     scope: ImportScope<'_>,
 ) -> Result<HashSet<String>, StoreError> {
     let missing = sqlx::query_scalar::<_, String>(
         "SELECT s.product_id FROM import_stock AS s WHERE NOT EXISTS \
-         (SELECT 1 FROM catalog_products AS c WHERE c.account_id = $1 AND c.livemode = $2 \
+         (SELECT 1 FROM catalog_stock AS c WHERE c.account_id = $1 AND c.livemode = $2 \
          AND c.product_id = s.product_id)",
     )
     .bind(scope.account())
@@ -313,31 +371,30 @@ pub async fn missing_staged(
 }
 
 /// Sets the stock of the staged products that exist, and their
-/// availability by the one each has now, in `catalog_stock`: a narrow row
-/// per product, so that the product's own row, JSON and all, is not
-/// rewritten. Returns how many products it wrote.
+/// availability by the one each has now, in their `catalog_stock` rows;
+/// the products' own rows, JSON and all, are not touched. Returns how many
+/// products it wrote.
 pub async fn apply_staged_stock(
     tx: &mut WriteTx,
     scope: ImportScope<'_>,
 ) -> Result<usize, StoreError> {
     // `CROSS JOIN` makes SQLite look each staged product up by its key;
     // given the choice, SQLite 3.46 scans the account's whole catalog
-    // instead.
+    // instead. Every product has a stock row, so the join also leaves out
+    // the staged ids that name no product.
     let written = sqlx::query(
         "INSERT INTO catalog_stock (account_id, livemode, product_id, inventory_quantity, \
          availability, updated) \
          SELECT $1, $2, s.product_id, s.quantity, \
-           CASE COALESCE(o.availability, p.availability) \
+           CASE c.availability \
              WHEN 'out_of_stock' THEN s.from_out_of_stock \
              WHEN 'preorder' THEN s.from_preorder \
              WHEN 'backorder' THEN s.from_backorder \
              ELSE s.from_in_stock END, \
            $3 \
          FROM import_stock AS s \
-         CROSS JOIN catalog_products AS p \
-         LEFT JOIN catalog_stock AS o \
-           ON o.account_id = $1 AND o.livemode = $2 AND o.product_id = s.product_id \
-         WHERE p.account_id = $1 AND p.livemode = $2 AND p.product_id = s.product_id \
+         CROSS JOIN catalog_stock AS c \
+         WHERE c.account_id = $1 AND c.livemode = $2 AND c.product_id = s.product_id \
          ON CONFLICT (account_id, livemode, product_id) DO UPDATE SET \
          inventory_quantity = excluded.inventory_quantity, \
          availability = excluded.availability, updated = excluded.updated",
@@ -349,45 +406,6 @@ pub async fn apply_staged_stock(
     .await?
     .rows_affected();
     Ok(usize::try_from(written).unwrap_or(usize::MAX))
-}
-
-/// Whether any product of the scope has stock set by an inventory feed,
-/// which a product feed that writes the product must clear.
-pub async fn has_stock(tx: &mut WriteTx, scope: ImportScope<'_>) -> Result<bool, StoreError> {
-    let found: Option<i64> = sqlx::query_scalar(
-        "SELECT 1 FROM catalog_stock WHERE account_id = $1 AND livemode = $2 LIMIT 1",
-    )
-    .bind(scope.account())
-    .bind(scope.mode())
-    .fetch_optional(tx.conn())
-    .await?;
-    Ok(found.is_some())
-}
-
-/// Drops the stock that inventory feeds set for the named products, which
-/// a product feed has just written or deleted: their own row's stock holds
-/// again.
-pub async fn clear_stock(
-    tx: &mut WriteTx,
-    scope: ImportScope<'_>,
-    product_ids: &[&str],
-) -> Result<(), StoreError> {
-    for chunk in product_ids.chunks(ROWS_PER_STATEMENT) {
-        let mut placeholders = Placeholders::new(tx.backend());
-        let sql = format!(
-            "DELETE FROM catalog_stock WHERE account_id = {} AND livemode = {} \
-             AND product_id IN ({})",
-            placeholders.one(),
-            placeholders.one(),
-            placeholders.list(chunk.len())
-        );
-        let mut query = sqlx::query(&sql).bind(scope.account()).bind(scope.mode());
-        for id in chunk {
-            query = query.bind((*id).to_owned());
-        }
-        query.execute(tx.conn()).await?;
-    }
-    Ok(())
 }
 
 /// A product as stored: its cleaned feed data and bookkeeping.

@@ -623,6 +623,8 @@ async fn an_inventory_feed_updates_quantities_of_known_products_only() {
     assert_eq!(done["standard_data_format"], INVENTORY_FORMAT);
     assert_eq!(result_count(&done, &["successes", "row_count"]), 2);
     assert_eq!(result_count(&done, &["errors", "row_count"]), 1);
+    assert_eq!(result_count(&done, &["objects_updated"]), 2, "{done}");
+    assert_eq!(result_count(&done, &["objects_created"]), 0, "{done}");
 
     let report_id = done["result"]["errors"]["file"]
         .as_str()
