@@ -4,10 +4,11 @@
 # against `mercato serve` on a fresh SQLite data directory, and is compared
 # with `sqlite3 .import` of the same file into a plain table, in the same run.
 # Then a 100,000-row inventory feed naming products of that catalog is timed
-# from ImportSet creation to its final status, twice: at once, while the
-# server still copies the catalog import's WAL into the database file, and
-# again with other quantities once it has settled (MERCATO_BENCH_SETTLE
-# seconds later, default 8).
+# from ImportSet creation to its final status, three times: the first
+# products of the catalog in its order, at once, while the server still
+# copies the catalog import's WAL into the database file; the same with
+# other quantities once it has settled (MERCATO_BENCH_SETTLE seconds later,
+# default 8); and products drawn from the whole catalog in random order.
 #
 # Goals (issue 4, DESIGN.md): catalog upload to succeeded <= 10 s on 2 cores,
 # peak resident memory <= 1 GiB, <= 3x the sqlite3 .import time; inventory
@@ -197,10 +198,10 @@ if [ -n "$errors_file" ]; then
   curl -fsS -u "$key:" -H "Stripe-Account: $account" "$api/v1/files/$errors_file/contents" >"$work/errors.csv"
 fi
 python3 - "$catalog" "$work/errors.csv" "$work/inventory.csv" "$work/inventory-settled.csv" \
-  "$inventory_rows" <<'PY'
+  "$work/inventory-shuffled.csv" "$inventory_rows" <<'PY'
 import csv, random, sys
 
-catalog, errors, output, settled, wanted = sys.argv[1:5] + [int(sys.argv[5])]
+catalog, errors, output, settled, shuffled, wanted = sys.argv[1:6] + [int(sys.argv[6])]
 failed = set()
 with open(errors, newline="") as handle:
     for row in csv.DictReader(handle):
@@ -222,10 +223,24 @@ with open(output, newline="") as source, open(settled, "w", newline="") as targe
     writer = csv.writer(target, lineterminator="\n")
     for line, row in enumerate(csv.reader(source)):
         writer.writerow(row if line == 0 else [row[0], random.randint(0, 1000)])
+# The same number of products drawn from the whole catalog, in no order.
+kept = []
+with open(catalog, newline="") as source:
+    for row in csv.DictReader(source):
+        product = (row.get("id") or "").strip()
+        if product and product not in failed:
+            kept.append(product)
+chosen = random.sample(sorted(set(kept)), wanted)
+with open(shuffled, "w", newline="") as target:
+    writer = csv.writer(target, lineterminator="\n")
+    writer.writerow(["id", "inventory_quantity"])
+    for product in chosen:
+        writer.writerow([product, random.randint(0, 1000)])
 PY
 run_import inventory "$work/inventory.csv" inventory_feed
 sleep "${MERCATO_BENCH_SETTLE:-8}"
 run_import inventory-settled "$work/inventory-settled.csv" inventory_feed
+run_import inventory-shuffled "$work/inventory-shuffled.csv" inventory_feed
 inventory_peak=$(peak_kib "$server_pid")
 kill "$sampler_pid" 2>/dev/null || true
 sampler_pid=""
@@ -279,7 +294,8 @@ print(f"  server disk writes (write_bytes in /proc/PID/io): {written / 1e6:,.0f}
       f"{written / 1e6 / total:.0f} MB/s; database files afterwards: {database / 1e6:,.0f} MB")
 
 for name, when in (("inventory", "right after the catalog import"),
-                   ("inventory-settled", "once the server has settled")):
+                   ("inventory-settled", "once the server has settled"),
+                   ("inventory-shuffled", "products from the whole catalog in random order")):
     start, created, finished, final = load(name)
     line, timings = describe(final)
     inventory = finished - created

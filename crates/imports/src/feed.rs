@@ -10,8 +10,17 @@ use mercato_catalog::{FeedFormat, FeedReader, FeedReports, FeedRow, FileError, S
 use mercato_store::StoreError;
 use tokio::sync::mpsc;
 
-/// Rows handed to the writer at a time.
-const BATCH_ROWS: usize = 2_000;
+/// Rows of a product catalog feed handed to the writer at a time.
+const PRODUCT_BATCH_ROWS: usize = 2_000;
+/// Rows of an inventory feed handed over at a time. Inventory rows are
+/// small, and each batch's stock is written in product order: the more
+/// products a batch holds, the closer together the stock rows it looks up
+/// lie (100,000 products in random order took 1.3 s in batches of 2,000,
+/// 0.9 s in batches of 25,000, 0.7 s in one batch).
+const INVENTORY_BATCH_ROWS: usize = 100_000;
+/// Cell bytes after which a batch is handed over however few its rows, so
+/// that a feed of large rows holds no more than a few of these in memory.
+const BATCH_BYTES: usize = 8 * 1024 * 1024;
 /// Buffer for reading the feed file.
 const READ_BUFFER: usize = 1024 * 1024;
 
@@ -71,11 +80,19 @@ pub(crate) fn read(job: &ReadJob, out: &mpsc::Sender<Read>) -> Result<StageTimes
         return Ok(reader.progress().stage_times);
     }
 
-    let mut batch = Vec::with_capacity(BATCH_ROWS);
+    let batch_rows = match job.format {
+        FeedFormat::ProductCatalog => PRODUCT_BATCH_ROWS,
+        FeedFormat::Inventory => INVENTORY_BATCH_ROWS,
+    };
+    let mut batch = Vec::new();
+    let mut batch_bytes = 0;
     for row in reader.by_ref() {
-        batch.push(row?);
-        if batch.len() >= BATCH_ROWS {
-            let full = std::mem::replace(&mut batch, Vec::with_capacity(BATCH_ROWS));
+        let row = row?;
+        batch_bytes += row.record.as_slice().len();
+        batch.push(row);
+        if batch.len() >= batch_rows || batch_bytes >= BATCH_BYTES {
+            batch_bytes = 0;
+            let full = std::mem::take(&mut batch);
             if out.blocking_send(Read::Rows(full)).is_err() {
                 return Ok(reader.progress().stage_times);
             }
