@@ -1175,3 +1175,89 @@ async fn two_servers_on_one_database_process_each_import_set_once() {
     }
     second.shutdown().await.expect("second server stops");
 }
+
+#[tokio::test]
+async fn the_catalog_lists_by_group_availability_and_updated_with_cursors() {
+    let server = start_server().await;
+    let caller = Caller::sandbox(&server, "Catalog reader").await;
+    let grouped = |id: &str, group: &str| format!("{},{group}", row(id, "4.00 USD", 2));
+    let catalog = format!(
+        "{HEADER},item_group_id\n{}\n{}\n{}\n{}\n",
+        grouped("a1", "g1"),
+        grouped("a2", "g1"),
+        grouped("b1", "g2"),
+        grouped("c1", "")
+    );
+    let done = caller.import(catalog.as_bytes(), CATALOG_FORMAT, &[]).await;
+    assert_eq!(done["status"], "succeeded", "{done}");
+    let done = caller
+        .import(b"id,inventory_quantity\na2,0\n", INVENTORY_FORMAT, &[])
+        .await;
+    assert_eq!(done["status"], "succeeded", "{done}");
+
+    let ids_of = |reply: &Reply| -> Vec<String> {
+        let data = reply.body["data"].as_array().expect("list data");
+        let mut ids: Vec<String> = data
+            .iter()
+            .map(|product| product["id"].as_str().expect("id").to_owned())
+            .collect();
+        ids.sort();
+        ids
+    };
+    let group = caller.get("/v1/catalog/products?item_group_id=g1").await;
+    assert_eq!(group.status, 200, "{}", group.body);
+    assert_eq!(ids_of(&group), ["a1", "a2"]);
+    assert_eq!(group.body["data"][0]["object"], "catalog.product");
+
+    let sold_out = caller
+        .get("/v1/catalog/products?availability=out_of_stock")
+        .await;
+    assert_eq!(ids_of(&sold_out), ["a2"], "{}", sold_out.body);
+
+    let restocked = caller.product("a2").await.body["updated"]
+        .as_i64()
+        .expect("updated");
+    let since = caller
+        .get(&format!("/v1/catalog/products?updated[gte]={restocked}"))
+        .await;
+    assert!(ids_of(&since).contains(&"a2".to_owned()), "{}", since.body);
+    let after = caller
+        .get(&format!("/v1/catalog/products?updated[gt]={restocked}"))
+        .await;
+    assert_eq!(ids_of(&after), Vec::<String>::new(), "{}", after.body);
+
+    let mut walked = Vec::new();
+    let mut path = "/v1/catalog/products?limit=1".to_owned();
+    loop {
+        let page = caller.get(&path).await;
+        assert_eq!(page.status, 200, "{}", page.body);
+        let ids = ids_of(&page);
+        assert_eq!(ids.len(), 1, "{}", page.body);
+        walked.extend(ids);
+        if page.body["has_more"] != true {
+            break;
+        }
+        let last = walked.last().expect("a page");
+        path = format!("/v1/catalog/products?limit=1&starting_after={last}");
+    }
+    walked.sort();
+    assert_eq!(walked, ["a1", "a2", "b1", "c1"]);
+}
+
+#[tokio::test]
+async fn catalog_reads_refuse_bad_filters_and_unknown_products() {
+    let server = start_server().await;
+    let caller = Caller::sandbox(&server, "Catalog errors").await;
+
+    let bad = caller.get("/v1/catalog/products?availability=soon").await;
+    assert_eq!(bad.status, 400, "{}", bad.body);
+    assert_eq!(bad.body["error"]["type"], "invalid_request_error");
+    assert_eq!(bad.body["error"]["param"], "availability");
+
+    let unknown = caller.get("/v1/catalog/products?colour=red").await;
+    assert_eq!(unknown.status, 400, "{}", unknown.body);
+
+    let missing = caller.product("no-such-product").await;
+    assert_eq!(missing.status, 404, "{}", missing.body);
+    assert_eq!(missing.body["error"]["code"], "resource_missing");
+}
