@@ -83,8 +83,9 @@ impl ImportWorker {
 
     /// Reads the feed on a blocking thread while this task prepares its
     /// rows and the applier writes them in the import's transaction, then
-    /// finishes the import in that same transaction. `Err` only for storage failures, which make the job
-    /// retry; false when the lease was lost and nothing was applied.
+    /// finishes the import in that same transaction. `Err` only for storage
+    /// failures, which make the job retry; false when the lease was lost and
+    /// nothing was applied.
     async fn import(&self, job: &ClaimedJob, import_set: &ImportSet) -> Result<bool, StoreError> {
         let Some(file) = files::get(
             self.db.pool(),

@@ -61,7 +61,10 @@ impl<'a> CatalogWriter<'a> {
         (self.reports, self.counts, self.applier)
     }
 
-    /// Queues one batch's stock, then settles the batch before it.
+    /// Queues one batch's stock, then settles the batch before it. The
+    /// applier so writes this batch's stock before the batch before's
+    /// product changes, which never touch the same products: only inventory
+    /// feeds have stock, and they change no product.
     pub async fn write_batch(&mut self, rows: Vec<FeedRow>) -> Result<(), FeedFailure> {
         let stock: Vec<StockWrite> = rows.iter().filter_map(stock_write).collect();
         let missing = if stock.is_empty() {
