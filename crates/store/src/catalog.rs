@@ -23,7 +23,7 @@ use sqlx::{AnyConnection, AnyPool, FromRow};
 use crate::list::{Bind, ListQuery, Op, Page, PageRequest};
 use crate::{Backend, StoreError, WriteTx};
 
-/// Rows per multi-row statement. At 5 values a row this stays below both
+/// Rows per multi-row statement. At 3 values a row this stays below both
 /// backends' parameter limits (32,766 on SQLite, 65,535 on PostgreSQL).
 /// Large statements matter on SQLite, which copies every page a statement
 /// touches into the statement's journal first: at 250 rows a statement, a
@@ -147,34 +147,25 @@ pub async fn upsert_products(
     Ok(())
 }
 
-/// One multi-row upsert of products and their stock. The values carry only
-/// each product's own columns; the account, mode, import and time are bound
-/// once.
+/// One multi-row upsert of products, then of their stock. The values carry
+/// only each product's own columns; the account, mode, import and time are
+/// bound once.
 async fn upsert_chunk(
     tx: &mut WriteTx,
     scope: ImportScope<'_>,
     chunk: Vec<ProductWrite>,
 ) -> Result<(), StoreError> {
-    let stock: Vec<(String, String, Option<i64>)> = chunk
-        .iter()
-        .map(|product| {
-            let id = product.product_id.clone();
-            (id, product.availability.clone(), product.inventory_quantity)
-        })
-        .collect();
-
     let mut placeholders = Placeholders::new(tx.backend());
     let fixed = placeholders.list(5);
     let sql = format!(
         "INSERT INTO catalog_products (account_id, livemode, import_set_id, created, updated, \
-         product_id, item_group_id, availability, inventory_quantity, data) \
-         SELECT {fixed}, v.column1, v.column2, v.column3, v.column4, v.column5 \
+         product_id, item_group_id, data) \
+         SELECT {fixed}, v.column1, v.column2, v.column3 \
          FROM (VALUES {}) AS v WHERE true \
          ON CONFLICT (account_id, livemode, product_id) DO UPDATE SET \
-         item_group_id = excluded.item_group_id, availability = excluded.availability, \
-         inventory_quantity = excluded.inventory_quantity, data = excluded.data, \
+         item_group_id = excluded.item_group_id, data = excluded.data, \
          import_set_id = excluded.import_set_id, updated = excluded.updated",
-        placeholders.groups(chunk.len(), 5)
+        placeholders.groups(chunk.len(), 3)
     );
     let mut query = sqlx::query(&sql)
         .bind(scope.account())
@@ -182,12 +173,13 @@ async fn upsert_chunk(
         .bind(scope.import_set_id.to_owned())
         .bind(scope.now)
         .bind(scope.now);
+    let mut stock = Vec::with_capacity(chunk.len());
     for product in chunk {
+        let id = product.product_id.clone();
+        stock.push((id, product.availability, product.inventory_quantity));
         query = query
             .bind(product.product_id)
             .bind(product.item_group_id)
-            .bind(product.availability)
-            .bind(product.inventory_quantity)
             .bind(product.data);
     }
     query.execute(tx.conn()).await?;
@@ -379,7 +371,7 @@ pub async fn apply_staged_stock(
     scope: ImportScope<'_>,
 ) -> Result<usize, StoreError> {
     // `CROSS JOIN` makes SQLite look each staged product up by its key;
-    // given the choice, SQLite 3.46 scans the account's whole catalog
+    // given the choice, SQLite 3.45 (the version sqlx bundles) scans the account's whole catalog
     // instead. Every product has a stock row, so the join also leaves out
     // the staged ids that name no product.
     let written = sqlx::query(

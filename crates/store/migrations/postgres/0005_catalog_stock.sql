@@ -18,6 +18,11 @@ INSERT INTO catalog_stock (account_id, livemode, product_id, availability, inven
 SELECT account_id, livemode, product_id, availability, inventory_quantity, updated
 FROM catalog_products;
 
+-- The products' own copies are read by nothing now: the view below reads
+-- the stock rows.
+ALTER TABLE catalog_products DROP COLUMN availability;
+ALTER TABLE catalog_products DROP COLUMN inventory_quantity;
+
 CREATE VIEW catalog_products_current AS
 SELECT p.seq, p.account_id, p.livemode, p.product_id, p.item_group_id, p.data, p.created,
        s.availability, s.inventory_quantity,
