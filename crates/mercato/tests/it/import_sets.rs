@@ -1261,3 +1261,56 @@ async fn catalog_reads_refuse_bad_filters_and_unknown_products() {
     assert_eq!(missing.status, 404, "{}", missing.body);
     assert_eq!(missing.body["error"]["code"], "resource_missing");
 }
+
+#[tokio::test]
+async fn import_sets_list_newest_first_by_status_and_format_with_cursors() {
+    let server = start_server().await;
+    let caller = Caller::sandbox(&server, "Import history").await;
+    let catalog = caller
+        .import(&feed(&[row("a", "1.00 USD", 1)]), CATALOG_FORMAT, &[])
+        .await;
+    let inventory = caller
+        .import(b"id,inventory_quantity\na,3\n", INVENTORY_FORMAT, &[])
+        .await;
+    let failed = caller
+        .import(format!("{HEADER}\n").as_bytes(), CATALOG_FORMAT, &[])
+        .await;
+    assert_eq!(failed["status"], "failed", "{failed}");
+    let id = |import_set: &Value| import_set["id"].as_str().expect("id").to_owned();
+    let ids_of = |reply: &Reply| -> Vec<String> {
+        assert_eq!(reply.status, 200, "{}", reply.body);
+        let data = reply.body["data"].as_array().expect("list data");
+        data.iter().map(id).collect()
+    };
+
+    let all = caller.get("/v1/data_management/import_sets").await;
+    assert_eq!(ids_of(&all), [id(&failed), id(&inventory), id(&catalog)]);
+    assert_eq!(all.body["object"], "list");
+
+    let by_format = caller
+        .get("/v1/data_management/import_sets?standard_data_format=inventory_feed")
+        .await;
+    assert_eq!(ids_of(&by_format), [id(&inventory)]);
+    let by_status = caller
+        .get("/v1/data_management/import_sets?status=failed")
+        .await;
+    assert_eq!(ids_of(&by_status), [id(&failed)]);
+
+    let first = caller.get("/v1/data_management/import_sets?limit=2").await;
+    assert_eq!(ids_of(&first), [id(&failed), id(&inventory)]);
+    assert_eq!(first.body["has_more"], true);
+    let rest = caller
+        .get(&format!(
+            "/v1/data_management/import_sets?limit=2&starting_after={}",
+            id(&inventory)
+        ))
+        .await;
+    assert_eq!(ids_of(&rest), [id(&catalog)]);
+    assert_eq!(rest.body["has_more"], false);
+
+    let bad = caller
+        .get("/v1/data_management/import_sets?status=done")
+        .await;
+    assert_eq!(bad.status, 400, "{}", bad.body);
+    assert_eq!(bad.body["error"]["param"], "status");
+}
